@@ -1,0 +1,23 @@
+# nufog: constraints on new neutrino forces from dark-matter detector data.
+# Reproduces arXiv:2411.14206. Run `snakemake --cores 2`; see README.md.
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/rates.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

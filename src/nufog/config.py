@@ -1,0 +1,127 @@
+"""Configuration: JSON-schema validation with defaults, plus the checks a schema cannot express.
+
+Errors name the offending key as a dotted path and say what is allowed, e.g.::
+
+    config key 'grids.e_nr_keV.min': -1 is not allowed: must be > 0
+
+The workflow calls :func:`validate_config` in ``workflow/rules/common.smk`` before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import yaml
+
+__all__ = ["ConfigError", "validate_config", "load_config", "log_grid", "SCHEMA_PATH"]
+
+#: Schema shipped with the workflow (the package is installed editable from the repository).
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key and the allowed values."""
+
+
+def _with_defaults(validator_class):
+    """jsonschema validator that fills ``default`` values (the recipe in the jsonschema FAQ)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_FILLING_VALIDATOR = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    v, value = error.validator, error.validator_value
+    allowed = {
+        "exclusiveMinimum": f"must be > {value}",
+        "minimum": f"must be >= {value}",
+        "maximum": f"must be <= {value}",
+        "exclusiveMaximum": f"must be < {value}",
+        "enum": f"must be one of {value}",
+        "type": f"must be of type {value}",
+        "minItems": f"needs at least {value} item(s)",
+        "maxItems": f"takes at most {value} item(s)",
+        "uniqueItems": "items must be unique",
+        "required": f"required keys: {value}",
+    }
+    if v == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = sorted(error.schema.get("properties", {}))
+        prefix = f"{key}." if error.absolute_path else ""
+        return (
+            f"config key {', '.join(repr(prefix + e) for e in extra)} is not a known key "
+            f"(misspelled?); allowed keys here: {known}"
+        )
+    if v == "required":
+        return f"config section '{key}' lacks {error.message.split(' is a required')[0]}"
+    hint = allowed.get(v, error.message)
+    return f"config key '{key}': {error.instance!r} is not allowed: {hint}"
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and return it.
+
+    Raises :class:`ConfigError` listing every problem, one per line.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = sorted(_FILLING_VALIDATOR(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    messages = [_describe(e) for e in errors]
+    if not messages:
+        messages = _semantic_checks(config)
+    if messages:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
+    return config
+
+
+def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
+    """Cross-key rules the schema cannot state."""
+    out = []
+    for name, grid in config.get("grids", {}).items():
+        if grid["min"] >= grid["max"]:
+            out.append(f"config key 'grids.{name}': min ({grid['min']}) must be below max ({grid['max']})")
+    isotopes = config.get("xenon", {}).get("isotopes", [])
+    if isotopes:
+        total = sum(i["abundance"] for i in isotopes)
+        if abs(total - 1.0) > 0.01:
+            out.append(f"config key 'xenon.isotopes': abundances sum to {total:.4f}, expected 1 (+-0.01)")
+        for i in isotopes:
+            if i["Z"] >= i["A"]:
+                out.append(f"config key 'xenon.isotopes': A={i['A']} must exceed Z={i['Z']}")
+    out += _extra_checks(config)
+    return out
+
+
+def _extra_checks(config: Mapping[str, Any]) -> list[str]:
+    """Hook for sections added later (experiments, scans); see the section modules."""
+    return []
+
+
+def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    config = yaml.safe_load(Path(path).read_text()) or {}
+    return validate_config(config, schema_path)
+
+
+def log_grid(spec: Mapping[str, Any]) -> np.ndarray:
+    """The log-spaced grid of a ``{min, max, n}`` config entry.
+
+    >>> log_grid({"min": 1.0, "max": 100.0, "n": 3}).tolist()
+    [1.0, 10.0, 100.0]
+    """
+    return np.geomspace(float(spec["min"]), float(spec["max"]), int(spec["n"]))

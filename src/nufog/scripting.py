@@ -1,0 +1,63 @@
+"""Glue for Snakemake ``script:`` files: logging to the rule's log, and a plain ``main`` call.
+
+Every script in ``scripts/`` defines ``main(inputs, outputs, params)`` (plain dicts, callable from
+tests and notebooks) and ends with::
+
+    if __name__ == "__main__":
+        run(snakemake, main)   # noqa: F821  (injected by Snakemake)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["run", "named", "verify_inputs"]
+
+
+def verify_inputs(inputs: dict[str, Any], expected: dict[str, str]) -> None:
+    """Check cached inputs against the manifest before use: a corrupt cache is never read."""
+    from nufog.inputs import InputError, sha256_of
+
+    for name, sha in expected.items():
+        actual = sha256_of(inputs[name])
+        if actual != sha:
+            raise InputError(
+                f"cached input {name!r} at {inputs[name]} is corrupt (sha256 {actual}, expected {sha}); "
+                f"delete it and rerun snakemake to fetch it again"
+            )
+
+
+def named(io: Any) -> dict[str, Any]:
+    """Snakemake's Namedlist as a plain dict (positional entries under their index)."""
+    keys = dict(io.items()) if hasattr(io, "items") else {}
+    if keys:
+        return {k: v for k, v in keys.items()}
+    return {str(i): v for i, v in enumerate(io)}
+
+
+def run(snakemake: Any, main: Callable[..., Any]) -> Any:
+    """Log to ``snakemake.log[0]`` (file and stderr) and call ``main(inputs, outputs, params)``."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if len(snakemake.log):
+        handlers.append(logging.FileHandler(snakemake.log[0], mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.captureWarnings(True)
+    log = logging.getLogger(f"nufog.rule.{snakemake.rule}")
+    log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards.items()))
+    params = dict(snakemake.params.items())
+    params["wildcards"] = dict(snakemake.wildcards.items())
+    inputs = named(snakemake.input)
+    verify_inputs(inputs, params.get("input_sha256", {}))
+    try:
+        return main(inputs, named(snakemake.output), params)
+    except Exception:
+        log.exception("rule %s failed", snakemake.rule)
+        raise

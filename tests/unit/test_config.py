@@ -1,0 +1,53 @@
+"""Config schema: defaults filled, bad values rejected with the key named."""
+
+import copy
+
+import pytest
+
+from nufog.config import ConfigError, validate_config
+
+
+def bad(config, path, value):
+    c = copy.deepcopy(config)
+    node = c
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return c
+
+
+def test_paper_config_valid_with_defaults(paper_config):
+    assert paper_config["solar"]["oscillation"]["sin2_theta12"] == 0.307
+    assert paper_config["data"]["retries"] == 3
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("solar", "ssm"), "B23", "'solar.ssm'"),
+        (("grids", "e_nr_keV", "min"), 0.0, "must be > 0"),
+        (("grids", "e_nr_keV", "n"), 1, "'grids.e_nr_keV.n'"),
+        (("xenon", "quenching", "q_nr"), 1.5, "'xenon.quenching.q_nr'"),
+        (("solar", "components"), [], "'solar.components'"),
+        (("data", "retries"), "three", "must be of type"),
+        (("grids", "e_ee_keV", "max"), 0.001, "min (0.01) must be below max"),
+    ],
+)
+def test_bad_values_name_the_key(paper_config, path, value, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(bad(paper_config, path, value))
+    assert message in str(err.value)
+
+
+def test_misspelled_key_is_rejected(paper_config):
+    c = copy.deepcopy(paper_config)
+    c["xenon"]["form_factr"] = "helm"
+    with pytest.raises(ConfigError, match="'xenon.form_factr' is not a known key"):
+        validate_config(c)
+
+
+def test_abundances_must_sum_to_one(paper_config):
+    c = copy.deepcopy(paper_config)
+    c["xenon"]["isotopes"][0]["abundance"] = 0.5
+    with pytest.raises(ConfigError, match="abundances sum to"):
+        validate_config(c)

@@ -1,0 +1,101 @@
+"""Inputs (fetch, mirror, checksum) and outputs (Parquet metadata, atomic and deterministic)."""
+
+import hashlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from nufog import io
+from nufog.inputs import InputEntry, InputError, fetch, load_manifest, sha256_of, verify
+from nufog.scripting import verify_inputs
+
+from ..conftest import MANIFEST, MIRROR
+
+
+def entry_for(tmp_path, content=b"hello neutrinos\n", url="http://127.0.0.1:9/none"):
+    (tmp_path / "mirror" / "sub").mkdir(parents=True)
+    (tmp_path / "mirror" / "sub" / "f.txt").write_bytes(content)
+    return InputEntry("f", "sub/f.txt", url, hashlib.sha256(content).hexdigest(), "ref", "CC0")
+
+
+def test_manifest_covers_mirror_with_matching_checksums():
+    entries = load_manifest(MANIFEST)
+    assert len(entries) >= 20
+    if not MIRROR.is_dir():
+        pytest.skip("no mirror")
+    for e in entries.values():
+        assert e.url.startswith("https://raw.githubusercontent.com/") and len(e.url.split("/")[5]) == 40
+        assert sha256_of(MIRROR / e.file) == e.sha256, e.name
+
+
+def test_fetch_from_mirror_verifies(tmp_path):
+    e = entry_for(tmp_path)
+    dest = tmp_path / "cache" / "sub" / "f.txt"
+    assert fetch(e, dest, mirror=tmp_path / "mirror", retries=1).startswith("mirror:")
+    verify(dest, e)
+    assert not list(dest.parent.glob("*.part"))
+
+
+def test_corrupt_mirror_and_no_network_give_one_clear_error(tmp_path):
+    e = entry_for(tmp_path)
+    (tmp_path / "mirror" / "sub" / "f.txt").write_bytes(b"tampered")
+    dest = tmp_path / "cache" / "f.txt"
+    with pytest.raises(InputError) as err:
+        fetch(e, dest, mirror=tmp_path / "mirror", timeout_s=2, retries=1)
+    msg = str(err.value)
+    assert "'f'" in msg and e.url in msg and e.sha256 in msg and "NUFOG_DATA_MIRROR" in msg
+    assert hashlib.sha256(b"tampered").hexdigest() in msg
+    assert not dest.exists() and not list(dest.parent.glob("*"))  # nothing half-written
+
+
+def test_missing_mirror_file_is_reported(tmp_path):
+    e = entry_for(tmp_path)
+    with pytest.raises(InputError, match="does not exist"):
+        fetch(e, tmp_path / "c" / "f.txt", mirror=tmp_path / "elsewhere", timeout_s=2, retries=1)
+
+
+def test_corrupt_cache_is_detected_before_use(tmp_path):
+    e = entry_for(tmp_path)
+    dest = tmp_path / "cache.txt"
+    dest.write_bytes(b"truncat")
+    with pytest.raises(InputError, match="corrupt"):
+        verify(dest, e)
+    with pytest.raises(InputError, match="delete it and rerun"):
+        verify_inputs({"f": dest}, {"f": e.sha256})
+
+
+def test_parquet_roundtrip_units_and_provenance(tmp_path):
+    df = pd.DataFrame({"e_keV": [1.0, 2.0], "rate_total": [3.0, 4.0]})
+    prov = io.provenance({"a": 1}, {"x": "0" * 64})
+    io.write_table(df, tmp_path / "t.parquet", {"e_keV": "keV", "rate_total": "1/(t yr keV)"}, prov)
+    back, meta = io.read_table(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(back, df)
+    assert meta["units"]["rate_total"] == "1/(t yr keV)"
+    assert meta["provenance"]["config_hash"] == io.config_hash({"a": 1})
+    with pytest.raises(ValueError, match="without a unit"):
+        io.write_table(df, tmp_path / "u.parquet", {"e_keV": "keV"}, prov)
+
+
+def test_outputs_are_byte_identical(tmp_path):
+    df = pd.DataFrame({"x": np.linspace(0, 1, 50), "y": np.exp(np.linspace(0, 1, 50))})
+    units = {"x": "1", "y": "1"}
+    for name in ("a", "b"):
+        io.write_table(df, tmp_path / f"{name}.parquet", units, io.provenance({}, {}))
+        fig, ax = plt.subplots()
+        ax.plot(df.x, df.y)
+        io.save_figure(fig, tmp_path / f"{name}.pdf")
+        io.save_figure(fig, tmp_path / f"{name}.png")
+        plt.close(fig)
+    for ext in ("parquet", "pdf", "png"):
+        assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes(), ext
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    target = tmp_path / "out.parquet"
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("killed")
+    assert not target.exists() and not list(tmp_path.iterdir())

@@ -1,0 +1,22 @@
+# Fetch every external input into the cache, verified against the manifest's sha256.
+
+
+localrules:
+    download_input,
+
+
+rule download_input:
+    """Copy from the data mirror or download from the pinned URL; keep only verified bytes."""
+    output:
+        f"{CACHE}/{{file}}",
+    wildcard_constraints:
+        file="|".join(re.escape(e.file) for e in MANIFEST.values()),
+    log:
+        "logs/download/{file}.log",
+    params:
+        entry=lambda wc: next(e for e in MANIFEST.values() if e.file == wc.file),
+        mirror=MIRROR,
+        timeout_s=config["data"]["timeout_s"],
+        retries=config["data"]["retries"],
+    script:
+        "../../scripts/download_input.py"
