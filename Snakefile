@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/rates.smk"
+include: "workflow/rules/limits.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -109,6 +109,8 @@ class RecoilKernel:
             raise ValueError("recoil energy grid must be a non-empty 1-d array of finite values")
         if np.any(e_r_keV <= 0):
             raise ValueError("recoil energies must be positive [keV]")
+        if len(components) == 0:
+            raise ValueError("no flux components: check solar.components in the config")
         e_r = e_r_keV * u.keV
         masses = np.array([iso.mass_MeV for iso in target.isotopes])
         e_min = e_nu_min(e_r[None, :], masses[:, None])  # (n_iso, n_E)

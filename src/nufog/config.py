@@ -107,9 +107,50 @@ def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
+_MODEL_KINDS = ("universal_scalar", "higgs_scalar", "universal_vector", "leptophilic_scalar")
+_EFFICIENCY_KEYS = {"table": ("input",), "erf": ("center_keV", "width_keV"), "step": ("threshold_keV",)}
+
+
 def _extra_checks(config: Mapping[str, Any]) -> list[str]:
-    """Hook for sections added later (experiments, scans); see the section modules."""
-    return []
+    """Experiments, models, limits and benchmarks: references between sections must resolve."""
+    out = []
+    experiments = config.get("experiments", {})
+    for name, exp in experiments.items():
+        key = f"experiments.{name}"
+        if exp.get("counts", "paper") not in exp["count_sets"]:
+            out.append(f"config key '{key}.counts': {exp.get('counts')!r} is not one of count_sets {sorted(exp['count_sets'])}")
+        for set_name, counts in exp["count_sets"].items():
+            if (counts["observed"] is None) != (counts["background"] is None):
+                out.append(f"config key '{key}.count_sets.{set_name}': give observed and background, or both null (projection)")
+        eff = exp["efficiency"]
+        for needed in _EFFICIENCY_KEYS[eff["kind"]]:
+            if needed not in eff:
+                out.append(f"config key '{key}.efficiency.{needed}' is required for kind {eff['kind']!r}")
+        lo, hi = eff["roi_keV"]
+        if not lo < hi:
+            out.append(f"config key '{key}.efficiency.roi_keV': min ({lo}) must be below max ({hi})")
+    for name, model in config.get("models", {}).items():
+        kind = model.get("kind", name)
+        if kind not in _MODEL_KINDS:
+            out.append(f"config key 'models.{name}': unknown model; set kind to one of {list(_MODEL_KINDS)}")
+        for exp_name in model["experiments"]:
+            if exp_name not in experiments:
+                out.append(f"config key 'models.{name}.experiments': {exp_name!r} is not defined under 'experiments'")
+            elif kind == "leptophilic_scalar" and not experiments[exp_name].get("electron_recoils", False):
+                out.append(
+                    f"config key 'models.{name}.experiments': {exp_name!r} rejects electron recoils "
+                    f"(experiments.{exp_name}.electron_recoils is false)"
+                )
+        lo, hi = model["coupling_range"]
+        if not lo < hi:
+            out.append(f"config key 'models.{name}.coupling_range': min ({lo}) must be below max ({hi})")
+    for name, grid in (config.get("limits") or {}).items():
+        if isinstance(grid, Mapping) and {"min", "max", "n"} <= set(grid) and grid["min"] >= grid["max"]:
+            out.append(f"config key 'limits.{name}': min ({grid['min']}) must be below max ({grid['max']})")
+    for name, bench in (config.get("benchmarks") or {}).items():
+        if bench["model"] not in config.get("models", {}):
+            out.append(f"config key 'benchmarks.{name}.model': {bench['model']!r} is not defined under 'models'")
+    return out
 
 
 def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:

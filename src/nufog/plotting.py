@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["STYLE", "style", "plot_rates", "PROCESS_LABELS"]
+__all__ = ["STYLE", "style", "plot_rates", "plot_exclusion", "plot_efficiency", "PROCESS_LABELS", "EXPERIMENT_COLOURS"]
 
 STYLE = Path(__file__).with_name("paper.mplstyle")
 
@@ -48,3 +48,44 @@ def plot_rates(ax, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], **kwargs
     ax.set_xscale("log")
     ax.set_yscale("log")
     return lines
+
+
+#: Fixed colours per experiment key, so every figure agrees; others take the cycle.
+EXPERIMENT_COLOURS = {
+    "pandax4t_s1s2": "#0C5DA5",
+    "pandax4t_s2only": "#00B945",
+    "xenonnt": "#FF2C00",
+    "xlzd": "#845B97",
+    "coherent_csi": "#FF9500",
+}
+
+
+def plot_exclusion(ax, m, g, label=None, color="C0", alpha=0.08, projection=False, top=None, label_at=None):
+    """Excluded region above the curve g(m), filled to the top of the axes with a thin edge line.
+
+    A projection is drawn as a dashed line without fill. ``label_at`` (a mass) places the label in
+    the plot next to the curve, otherwise the artists carry ``label`` for a legend.
+    Returns (line, fill or None, text or None).
+    """
+    m = np.asarray(m, dtype=float)
+    g = np.asarray(g, dtype=float)
+    ok = np.isfinite(g) & (g > 0)
+    m, g = m[ok], g[ok]
+    top = top if top is not None else ax.get_ylim()[1]
+    fill = None
+    if projection:
+        (line,) = ax.plot(m, g, ls="--", lw=1.0, color=color, label=label)
+    else:
+        fill = ax.fill_between(m, g, top, color=color, alpha=alpha, lw=0)
+        (line,) = ax.plot(m, g, lw=0.9, color=color, label=label)
+    text = None
+    if label_at is not None and label:
+        y = np.interp(np.log(label_at), np.log(m), np.log(g))
+        text = ax.text(label_at, np.exp(y) * 0.55, label, color=color, fontsize=6, ha="center", va="top")
+    return line, fill, text
+
+
+def plot_efficiency(ax, e, eff, label, color, **kwargs):
+    """Efficiency curve (linear y in [0, 1]) on a secondary axis."""
+    (line,) = ax.plot(e, eff, color=color, lw=0.9, label=label, **kwargs)
+    return line

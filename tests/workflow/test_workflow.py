@@ -38,7 +38,8 @@ def built(tmp_path_factory):
 def test_dry_run_of_paper_config(tmp_path):
     proc = snakemake(tmp_path, "-n", configfiles=(CONFIG,))
     out = proc.stdout + proc.stderr
-    for rule in ("download_input", "tabulate_rates", "plot_fig1"):
+    for rule in ("download_input", "tabulate_rates", "plot_fig1", "scan_limits_chunk", "gather_limits",
+                 "experiment_tables", "plot_fig2", "plot_fig3"):
         assert rule in out
 
 
@@ -55,7 +56,52 @@ def test_small_run_produces_tables_with_units_and_provenance(built):
         assert all(len(h) == 64 for h in prov["inputs_sha256"].values())
         assert "fluxes_b16" in prov["inputs_sha256"]
         assert df.notna().all().all() and (df.drop(columns=energy) >= 0).all().all()
-    assert (built / "results/figures/fig1_sm_rates.pdf").stat().st_size > 5000
+    for fig in ("fig1_sm_rates", "fig2_spectra", "fig3_limits"):
+        assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
+
+
+def test_small_run_limits_and_scans(built):
+    import pandas as pd
+    import yaml
+
+    models = yaml.safe_load(CONFIG.read_text())["models"]
+    for model, cfg in models.items():
+        for experiment in cfg["experiments"]:
+            curve, meta = io.read_table(built / f"results/limits/{model}_{experiment}.parquet")
+            assert list(curve.columns[:2]) == ["m_med_MeV", "coupling_limit"] and len(curve) == 12
+            assert curve["m_med_MeV"].is_monotonic_increasing
+            assert (curve["coupling_limit"] > 0).all() and curve.notna().all().all()
+            assert meta["units"]["m_med_MeV"] == "MeV" and meta["cl"] == 0.9
+            assert meta["model"] == model and meta["experiment"] == experiment
+            scan, smeta = io.read_table(built / f"results/scans/{model}_{experiment}.parquet")
+            assert len(scan) == 12 * 8 and not scan["delta_chi2"].isna().any()
+    table = pd.read_csv(built / "results/tables/signal_limits.csv").set_index("experiment")
+    assert table.loc["pandax4t_s2only", "n_lim"] == pytest.approx(40.58, abs=0.01)
+    assert "PandaX-4T S2-only" in (built / "results/tables/table1.md").read_text()
+
+
+def test_experiment_added_in_config_alone_appears(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "experiments:\n"
+        "  xlzd_low:\n"
+        "    label: XLZD 0.5 keV (projection)\n"
+        "    exposure_t_yr: 200.0\n"
+        "    counts: projection\n"
+        "    count_sets: {projection: {observed: null, background: null}}\n"
+        "    efficiency: {kind: step, threshold_keV: 0.5, roi_keV: [0.1, 10.0]}\n"
+        "    electron_recoils: true\n"
+        "models:\n"
+        "  universal_scalar:\n"
+        "    experiments: [xenonnt, xlzd, xlzd_low]\n"
+        "    coupling_range: [1.0e-13, 1.0e-3]\n"
+    )
+    proc = snakemake(tmp_path, "-n", "--quiet", "all", configfiles=(CONFIG, CI_CONFIG, extra))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0
+    proc = snakemake(tmp_path, "-n", "results/limits/universal_scalar_xlzd_low.parquet",
+                     configfiles=(CONFIG, CI_CONFIG, extra))
+    assert "scan_limits_chunk" in proc.stdout + proc.stderr
 
 
 def test_second_run_is_a_no_op(built):
@@ -77,6 +123,9 @@ def test_deleting_an_intermediate_rebuilds_only_its_dependants(built):
         ("solar:\n  b8_shap: winter2006\n", "'solar.b8_shap' is not a known key"),
         ("grids:\n  e_nr_keV: {min: -1.0, max: 10.0, n: 10}\n", "'grids.e_nr_keV.min'"),
         ("grids:\n  e_nr_keV: {min: 1.0, max: 10.0, n: 0}\n", "'grids.e_nr_keV.n'"),
+        ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
+        ("limits:\n  cl: 1.5\n", "'limits.cl'"),
+        ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
     ],
 )
 def test_bad_config_is_rejected_before_any_job(tmp_path, override, message):

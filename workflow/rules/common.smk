@@ -46,9 +46,45 @@ def rate_inputs(wildcards):
     return {**solar_inputs(), **cached(*extra)}
 
 
+MODELS = list(config["models"])
+EXPERIMENTS = list(config["experiments"])
+#: every (model, experiment) pair the config asks for
+PAIRS = [(m, e) for m in MODELS for e in config["models"][m]["experiments"]]
+
+# longest names first, so that e.g. `xlzd_low` is not read as `xlzd` + `_low`
+wildcard_constraints:
+    model="|".join(sorted(map(re.escape, MODELS), key=len, reverse=True)),
+    experiment="|".join(sorted(map(re.escape, EXPERIMENTS), key=len, reverse=True)),
+
+
+def analysis_inputs(wildcards=None):
+    """Everything the xenon analysis reads: solar files, binding energies, efficiency tables."""
+    tables = sorted(
+        {e["efficiency"]["input"] for e in config["experiments"].values() if e["efficiency"]["kind"] == "table"}
+    )
+    return {**solar_inputs(), **cached("xe_binding", *tables)}
+
+
+def analysis_params():
+    """Config sections of the xenon analysis (their hash goes into the provenance)."""
+    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks")
+    return {k: config[k] for k in keys if k in config}
+
+
+def pair_outputs(pattern):
+    return [pattern.format(model=m, experiment=e) for m, e in PAIRS]
+
+
 def all_outputs():
     return [
         *expand("results/rates/xenon_{process}.parquet", process=PROCESSES),
         "results/figures/fig1_sm_rates.pdf",
         "results/figures/fig1_sm_rates.png",
+        "results/tables/signal_limits.csv",
+        "results/tables/table1.csv",
+        "results/tables/table1.md",
+        *pair_outputs("results/limits/{model}_{experiment}.parquet"),
+        *pair_outputs("results/scans/{model}_{experiment}.parquet"),
+        "results/figures/fig2_spectra.pdf",
+        "results/figures/fig3_limits.pdf",
     ]

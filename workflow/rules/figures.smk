@@ -3,6 +3,8 @@
 
 localrules:
     plot_fig1,
+    plot_fig2,
+    plot_fig3,
 
 
 rule plot_fig1:
@@ -26,3 +28,37 @@ rule plot_fig1:
         version=VERSION,
     script:
         "../../scripts/plot_fig1.py"
+
+
+rule plot_fig2:
+    """Paper Fig. 2: CEvNS spectra for the SM and the benchmarks, with efficiencies."""
+    input:
+        unpack(analysis_inputs),
+    output:
+        pdf=report("results/figures/fig2_spectra.pdf", caption="../report/fig2.rst", category="Limits"),
+        png="results/figures/fig2_spectra.png",
+    log:
+        "logs/figures/fig2.log",
+    params:
+        analysis=analysis_params(),
+        fig=config["figures"]["fig2"],
+        version=VERSION,
+        input_sha256=input_sha256,
+    script:
+        "../../scripts/plot_fig2.py"
+
+
+rule plot_fig3:
+    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
+    input:
+        limits=pair_outputs("results/limits/{model}_{experiment}.parquet"),
+    output:
+        pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
+        png="results/figures/fig3_limits.png",
+    log:
+        "logs/figures/fig3.log",
+    params:
+        fig=config["figures"]["fig3"],
+        version=VERSION,
+    script:
+        "../../scripts/plot_fig3.py"

@@ -1,0 +1,72 @@
+# Light-mediator limits from the xenon experiments (paper Eqs. 20-22, Table 1, Fig. 3).
+# The mass grid is split into chunks (scattergather) so big scans spread over a cluster.
+
+
+scattergather:
+    masses=config["limits"]["n_chunks"],
+
+
+localrules:
+    gather_limits,
+    experiment_tables,
+
+
+rule scan_limits_chunk:
+    """Closed-form coupling limit and Delta chi^2 map for one chunk of mediator masses."""
+    input:
+        unpack(analysis_inputs),
+    output:
+        curve="results/chunks/{model}_{experiment}/{scatteritem}.curve.parquet",
+        map="results/chunks/{model}_{experiment}/{scatteritem}.map.parquet",
+    log:
+        "logs/limits/{model}_{experiment}/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/limits/{model}_{experiment}/{scatteritem}.tsv"
+    group:
+        "scan"
+    params:
+        analysis=analysis_params(),
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    retries: 1
+    script:
+        "../../scripts/scan_limits.py"
+
+
+rule gather_limits:
+    """Concatenate the mass chunks: results/limits (curve) and results/scans (map)."""
+    input:
+        curves=gather.masses("results/chunks/{{model}}_{{experiment}}/{scatteritem}.curve.parquet"),
+        maps=gather.masses("results/chunks/{{model}}_{{experiment}}/{scatteritem}.map.parquet"),
+    output:
+        curve="results/limits/{model}_{experiment}.parquet",
+        map="results/scans/{model}_{experiment}.parquet",
+    log:
+        "logs/limits/{model}_{experiment}/gather.log",
+    params:
+        version=VERSION,
+    script:
+        "../../scripts/gather_limits.py"
+
+
+rule experiment_tables:
+    """SM expectations, signal limits N_lim (Eqs. 20-22) and the paper's Table 1."""
+    input:
+        unpack(analysis_inputs),
+    output:
+        signal_limits=report(
+            "results/tables/signal_limits.csv", caption="../report/signal_limits.rst", category="Tables"
+        ),
+        table1_csv="results/tables/table1.csv",
+        table1_md=report("results/tables/table1.md", caption="../report/table1.rst", category="Tables"),
+    log:
+        "logs/tables/experiments.log",
+    params:
+        analysis=analysis_params(),
+        version=VERSION,
+        input_sha256=input_sha256,
+    script:
+        "../../scripts/tabulate_experiments.py"
