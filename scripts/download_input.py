@@ -1,6 +1,5 @@
 """Fetch one input file into the cache and verify its sha256 (rule ``download_input``)."""
 
-
 import dataclasses
 import logging
 

@@ -1,7 +1,6 @@
 """Paper Fig. 1 (rule ``plot_fig1``): SM rates in xenon per t yr keV_ee, CEvNS converted with the
 configured quenching."""
 
-
 import logging
 
 import matplotlib.pyplot as plt

@@ -46,8 +46,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
                 continue
             eff = s.experiment.efficiency_nr(e)
             eff = np.where(e <= s.experiment.efficiency.roi_keV[1], eff, np.nan)  # no drop at the ROI edge
-            plot_efficiency(twin, e, eff, s.experiment.label,
-                            EXPERIMENT_COLOURS.get(name, "C0"), alpha=0.9)
+            plot_efficiency(twin, e, eff, s.experiment.label, EXPERIMENT_COLOURS.get(name, "C0"), alpha=0.9)
         twin.set_ylim(0, params["fig"]["efficiency_max"])
         twin.set_ylabel("efficiency", color="#0C5DA5")
         h1, l1 = ax.get_legend_handles_labels()

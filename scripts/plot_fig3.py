@@ -35,13 +35,19 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
                 ax.set_ylim(lo / 3, lo * 1e6)
             for df, meta in sorted(curves, key=lambda c: c[1]["experiment"] == "xlzd"):
                 projection = meta["n_obs"] == meta["background"] and meta["experiment_label"].endswith("(projection)")
-                plot_exclusion(ax, df["m_med_MeV"], df["coupling_limit"], meta["experiment_label"],
-                               EXPERIMENT_COLOURS.get(meta["experiment"], "C0"), projection=projection)
+                plot_exclusion(
+                    ax,
+                    df["m_med_MeV"],
+                    df["coupling_limit"],
+                    meta["experiment_label"],
+                    EXPERIMENT_COLOURS.get(meta["experiment"], "C0"),
+                    projection=projection,
+                )
             ax.set_title(ranges[0]["model_label"])
             ax.set_xlabel(r"$m$ [MeV]")
             ax.set_ylabel(ranges[0]["coupling_label"] + f" ({100 * ranges[0]['cl']:g} % CL)")
             ax.legend(loc="upper left", fontsize=5.5)
-        for ax in axes.flat[len(models):]:
+        for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
         fig.tight_layout()
         io.save_figure(fig, outputs["pdf"])

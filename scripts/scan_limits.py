@@ -45,25 +45,52 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     summary = setup.experiment(experiment)
     signal = setup.signal(model, summary)
     masses = mass_chunk(config["limits"]["m_med_MeV"], wc["scatteritem"])
-    log.info("%s x %s: %d masses %.3g-%.3g MeV, N_lim = %.3f (n = %g, b = %g)", model, experiment,
-             masses.size, masses[0], masses[-1], summary.n_lim, summary.n_obs, summary.background)
+    log.info(
+        "%s x %s: %d masses %.3g-%.3g MeV, N_lim = %.3f (n = %g, b = %g)",
+        model,
+        experiment,
+        masses.size,
+        masses[0],
+        masses[-1],
+        summary.n_lim,
+        summary.n_obs,
+        summary.background,
+    )
     curve = limit_curve(signal, masses, summary.n_lim)
     lo, hi = config["models"][model]["coupling_range"]
     couplings = np.geomspace(lo, hi, config["limits"]["n_couplings"])
-    grid = chi2_map(signal, masses, couplings, summary.n_obs, summary.background,
-                    config["limits"]["reference"], summary.background_sigma)
+    grid = chi2_map(
+        signal,
+        masses,
+        couplings,
+        summary.n_obs,
+        summary.background,
+        config["limits"]["reference"],
+        summary.background_sigma,
+    )
     meta = limit_metadata(model, summary, signal, config)
     prov = io.provenance(config, checksums(inputs))
     io.write_table(
-        pd.DataFrame(curve), outputs["curve"],
-        {"m_med_MeV": "MeV", "coupling_limit": "1", "a_events": "events", "b_events": "events"}, prov, meta,
+        pd.DataFrame(curve),
+        outputs["curve"],
+        {"m_med_MeV": "MeV", "coupling_limit": "1", "a_events": "events", "b_events": "events"},
+        prov,
+        meta,
     )
     m_col, g_col = np.meshgrid(masses, couplings, indexing="ij")
     io.write_table(
-        pd.DataFrame({"m_med_MeV": m_col.ravel(), "coupling": g_col.ravel(),
-                      "n_bsm_events": grid["n_bsm"].ravel(), "delta_chi2": grid["delta_chi2"].ravel()}),
+        pd.DataFrame(
+            {
+                "m_med_MeV": m_col.ravel(),
+                "coupling": g_col.ravel(),
+                "n_bsm_events": grid["n_bsm"].ravel(),
+                "delta_chi2": grid["delta_chi2"].ravel(),
+            }
+        ),
         outputs["map"],
-        {"m_med_MeV": "MeV", "coupling": "1", "n_bsm_events": "events", "delta_chi2": "1"}, prov, meta,
+        {"m_med_MeV": "MeV", "coupling": "1", "n_bsm_events": "events", "delta_chi2": "1"},
+        prov,
+        meta,
     )
     log.info("done in %.2f s", time.perf_counter() - start)
 

@@ -38,8 +38,14 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     with atomic_path(outputs["signal_limits"]) as tmp:
         rows.to_csv(tmp, index=False, float_format="%.6g")
     for s in summaries.values():
-        log.info("%-18s SM CEvNS %.2f, n = %g, b = %.2f -> N_lim = %.3f", s.experiment.name,
-                 s.sm_cevns_events, s.n_obs, s.background, s.n_lim)
+        log.info(
+            "%-18s SM CEvNS %.2f, n = %g, b = %.2f -> N_lim = %.3f",
+            s.experiment.name,
+            s.sm_cevns_events,
+            s.n_obs,
+            s.background,
+            s.n_lim,
+        )
 
     # Table 1: the measured data sets (projections are not in the paper's table)
     measured = [n for n, s in summaries.items() if not s.experiment.is_projection]
@@ -58,13 +64,18 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     lines = ["| quantity | " + " | ".join(t1.columns) + " |", "|---|" + "---|" * len(t1.columns)]
     for q, row in t1.iterrows():
         lines.append(f"| {q} | " + " | ".join(f"{v:.4g}" for v in row) + " |")
-    for key, bench in config["benchmarks"].items():
+    for key in config["benchmarks"]:
         paper = PAPER_TABLE1.get(key, {})
         if paper:
-            lines.append(f"| paper: signal events, {key} benchmark | "
-                         + " | ".join(f"{paper.get(n, float('nan')):.4g}" for n in measured) + " |")
-    notes = [f"- {k} benchmark: {b['model']}, m = {b['m_med_MeV']:g} MeV, |g g| = {b['coupling']:g}"
-             for k, b in config["benchmarks"].items()]
+            lines.append(
+                f"| paper: signal events, {key} benchmark | "
+                + " | ".join(f"{paper.get(n, float('nan')):.4g}" for n in measured)
+                + " |"
+            )
+    notes = [
+        f"- {k} benchmark: {b['model']}, m = {b['m_med_MeV']:g} MeV, |g g| = {b['coupling']:g}"
+        for k, b in config["benchmarks"].items()
+    ]
     text = "\n".join(["# Table 1 (arXiv:2411.14206)", "", *lines, "", *notes, ""])
     with atomic_path(outputs["table1_md"]) as tmp:
         tmp.write_text(text)

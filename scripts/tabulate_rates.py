@@ -1,6 +1,5 @@
 """Tabulate one SM rate in xenon (rule ``tabulate_rates``): results/rates/xenon_{process}.parquet."""
 
-
 import logging
 import time
 
@@ -16,7 +15,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     config = {k: params[k] for k in ("solar", "xenon", "grids")}
     start = time.perf_counter()
     df, units = rates.tabulate(process, inputs, config)
-    log.info("%s: %d energies x %d components in %.2f s", process, len(df), df.shape[1] - 2, time.perf_counter() - start)
+    log.info(
+        "%s: %d energies x %d components in %.2f s", process, len(df), df.shape[1] - 2, time.perf_counter() - start
+    )
     prov = io.provenance(config, checksums(inputs))
     io.write_table(df, outputs["0"], units, prov, extra={"process": process, "target": "Xe"})
 

@@ -115,13 +115,9 @@ class RecoilKernel:
         masses = np.array([iso.mass_MeV for iso in target.isotopes])
         e_min = e_nu_min(e_r[None, :], masses[:, None])  # (n_iso, n_E)
         moments = np.array([c.tail_moments(e_min, powers=(0, 2)) for c in components])
-        ff2 = np.array(
-            [form_factor(ff, momentum_transfer(e_r, iso.mass_MeV), iso.A) ** 2 for iso in target.isotopes]
-        )
+        ff2 = np.array([form_factor(ff, momentum_transfer(e_r, iso.mass_MeV), iso.A) ** 2 for iso in target.isotopes])
         norm = target.nuclei_per_tonne() * u.SECONDS_PER_YEAR * u.keV
-        return cls(
-            e_r, target, tuple(c.name for c in components), moments[:, 0], moments[:, 1], ff2, norm
-        )
+        return cls(e_r, target, tuple(c.name for c in components), moments[:, 0], moments[:, 1], ff2, norm)
 
     @property
     def masses_MeV(self) -> np.ndarray:

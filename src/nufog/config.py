@@ -118,10 +118,14 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     for name, exp in experiments.items():
         key = f"experiments.{name}"
         if exp.get("counts", "paper") not in exp["count_sets"]:
-            out.append(f"config key '{key}.counts': {exp.get('counts')!r} is not one of count_sets {sorted(exp['count_sets'])}")
+            out.append(
+                f"config key '{key}.counts': {exp.get('counts')!r} is not one of count_sets {sorted(exp['count_sets'])}"
+            )
         for set_name, counts in exp["count_sets"].items():
             if (counts["observed"] is None) != (counts["background"] is None):
-                out.append(f"config key '{key}.count_sets.{set_name}': give observed and background, or both null (projection)")
+                out.append(
+                    f"config key '{key}.count_sets.{set_name}': give observed and background, or both null (projection)"
+                )
         eff = exp["efficiency"]
         for needed in _EFFICIENCY_KEYS[eff["kind"]]:
             if needed not in eff:
@@ -147,6 +151,21 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     for name, grid in (config.get("limits") or {}).items():
         if isinstance(grid, Mapping) and {"min", "max", "n"} <= set(grid) and grid["min"] >= grid["max"]:
             out.append(f"config key 'limits.{name}': min ({grid['min']}) must be below max ({grid['max']})")
+    coherent = config.get("coherent") or {}
+    for name in coherent.get("models", []):
+        if name not in config.get("models", {}):
+            out.append(f"config key 'coherent.models': {name!r} is not defined under 'models'")
+        elif config["models"][name].get("kind", name) == "leptophilic_scalar":
+            out.append(f"config key 'coherent.models': {name!r} does not couple to quarks (CsI sees nuclear recoils)")
+    for axis, grid in (coherent.get("nsi") or {}).items():
+        if grid["min"] >= grid["max"]:
+            out.append(f"config key 'coherent.nsi.{axis}': min ({grid['min']}) must be below max ({grid['max']})")
+    edges = coherent.get("t_edges_us")
+    if edges is not None and any(b <= a for a, b in zip(edges, edges[1:])):
+        out.append("config key 'coherent.t_edges_us': edges must increase")
+    pe = coherent.get("pe_edges")
+    if pe is not None and pe["min"] + pe["step"] > pe["max"]:
+        out.append("config key 'coherent.pe_edges': need at least one bin (min + step <= max)")
     for name, bench in (config.get("benchmarks") or {}).items():
         if bench["model"] not in config.get("models", {}):
             out.append(f"config key 'benchmarks.{name}.model': {bench['model']!r} is not defined under 'models'")

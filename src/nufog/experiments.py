@@ -190,8 +190,11 @@ def efficiency_from_config(cfg: Mapping[str, Any], tables: Mapping[str, str | Pa
         return Efficiency("table", energies_keV=e, values=values, **common)
     if kind == "erf":
         return Efficiency(
-            "erf", plateau=float(cfg.get("plateau", 1.0)), center_keV=float(cfg["center_keV"]),
-            width_keV=float(cfg["width_keV"]), **common,
+            "erf",
+            plateau=float(cfg.get("plateau", 1.0)),
+            center_keV=float(cfg["center_keV"]),
+            width_keV=float(cfg["width_keV"]),
+            **common,
         )
     return Efficiency("step", threshold_keV=float(cfg["threshold_keV"]), **common)
 
@@ -214,6 +217,8 @@ def experiment_from_config(
         background_sigma=float(counts.get("background_sigma", 0.0)),
         efficiency=efficiency_from_config(cfg["efficiency"], tables),
         electron_recoils=bool(cfg.get("electron_recoils", False)),
-        ee_quenching=Quenching(q.get("model", "lindhard"), float(q.get("q_nr", 0.15)), float(q.get("lindhard_k", 0.166))),
+        ee_quenching=Quenching(
+            q.get("model", "lindhard"), float(q.get("q_nr", 0.15)), float(q.get("lindhard_k", 0.166))
+        ),
         sm_events_target=cfg["efficiency"].get("sm_events"),
     )

@@ -152,9 +152,7 @@ MODELS: dict[str, Mediator] = {
     "universal_scalar": Mediator(
         "universal_scalar", "scalar", "nucleus", "universal", "universal scalar", r"$g_\nu g_q$"
     ),
-    "higgs_scalar": Mediator(
-        "higgs_scalar", "scalar", "nucleus", "higgs", "Higgs-like scalar", r"$g_\nu g_\phi$"
-    ),
+    "higgs_scalar": Mediator("higgs_scalar", "scalar", "nucleus", "higgs", "Higgs-like scalar", r"$g_\nu g_\phi$"),
     "universal_vector": Mediator(
         "universal_vector", "vector", "nucleus", "universal", "universal vector", r"$|g_\nu g_q|$"
     ),
@@ -186,9 +184,7 @@ def _check_masses(m_med_MeV: np.ndarray) -> np.ndarray:
     return m
 
 
-def cevns_rate_terms(
-    model: Mediator, kernel: RecoilKernel, m_med_MeV: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def cevns_rate_terms(model: Mediator, kernel: RecoilKernel, m_med_MeV: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Linear and quadratic terms (L, Q) of dR_BSM/dE_R [events / (t yr keV_nr)], summed over
     flux components and isotopes; each of shape (n_mass, n_E)."""
     if model.target != "nucleus":

@@ -264,9 +264,7 @@ def differential_rate(
     # Isotope sum: only q_e^2 = 2 m_e^2 E_R / M depends on the isotope (Eq. 5), so
     # sum_i R_i(E_R) (q_e,i / 1 eV)^2 / (2 pi) = 2 m_e^2 E_R sum_i R_i / M_i / (1 eV)^2 / (2 pi).
     e_r_MeV = e_r * u.keV
-    q2_weight = (
-        2.0 * u.M_E**2 * e_r_MeV * (rates / masses[:, None]).sum(axis=0) / _Q_REF_MEV**2 / (2.0 * np.pi)
-    )
+    q2_weight = 2.0 * u.M_E**2 * e_r_MeV * (rates / masses[:, None]).sum(axis=0) / _Q_REF_MEV**2 / (2.0 * np.pi)
     # trapezoid weights on the (possibly non-uniform) E_R grid [keV]
     dx = np.diff(e_r)
     trap = np.zeros_like(e_r)

@@ -90,8 +90,7 @@ def read_isotopes(path: str | Path) -> Target:
     abundance /= abundance.sum()
     masses_u = np.array([float(r["atomic_mass_u"]) for r in rows])
     isotopes = tuple(
-        Isotope.from_atomic_mass(int(r["A"]), int(r["Z"]), f, m)
-        for r, f, m in zip(rows, abundance, masses_u)
+        Isotope.from_atomic_mass(int(r["A"]), int(r["Z"]), f, m) for r, f, m in zip(rows, abundance, masses_u)
     )
     return Target("Xe", isotopes, float(abundance @ masses_u))
 

@@ -84,9 +84,7 @@ class Quenching:
         h = 1e-4 * e
         return (self.to_ee(e + h) - self.to_ee(e - h)) / (2.0 * h)
 
-    def spectrum_to_ee(
-        self, e_ee_keV: np.ndarray, e_nr_keV: np.ndarray, rate_per_keV_nr: np.ndarray
-    ) -> np.ndarray:
+    def spectrum_to_ee(self, e_ee_keV: np.ndarray, e_nr_keV: np.ndarray, rate_per_keV_nr: np.ndarray) -> np.ndarray:
         """dR/dE_ee on ``e_ee_keV`` from dR/dE_nr tabulated on ``e_nr_keV`` (log-log interpolation,
         zero outside the tabulated range)."""
         e_nr = self.to_nr(e_ee_keV)
@@ -95,12 +93,17 @@ class Quenching:
         if not positive.any():
             return np.zeros_like(np.asarray(e_ee_keV, dtype=float))
         log_rate = np.interp(
-            np.log(e_nr), np.log(e_nr_keV), np.where(positive, np.log(np.where(positive, rate, 1.0)), -745.0),
-            left=-np.inf, right=-np.inf,
+            np.log(e_nr),
+            np.log(e_nr_keV),
+            np.where(positive, np.log(np.where(positive, rate, 1.0)), -745.0),
+            left=-np.inf,
+            right=-np.inf,
         )
         return np.exp(log_rate) / self.jacobian(e_nr)
 
 
 def from_config(cfg: Mapping[str, float | str], Z: int = 54) -> Quenching:
     """Build from the ``xenon.quenching`` config section."""
-    return Quenching(str(cfg.get("model", "constant")), float(cfg.get("q_nr", 0.15)), float(cfg.get("lindhard_k", 0.166)), Z)
+    return Quenching(
+        str(cfg.get("model", "constant")), float(cfg.get("q_nr", 0.15)), float(cfg.get("lindhard_k", 0.166)), Z
+    )

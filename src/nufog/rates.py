@@ -49,7 +49,9 @@ def solar_model(files: Mapping[str, str | Path], cfg: Mapping[str, Any]) -> Sola
     )
 
 
-def _frame(energy_name: str, energy: np.ndarray, rates: Mapping[str, np.ndarray]) -> tuple[pd.DataFrame, dict[str, str]]:
+def _frame(
+    energy_name: str, energy: np.ndarray, rates: Mapping[str, np.ndarray]
+) -> tuple[pd.DataFrame, dict[str, str]]:
     columns = {energy_name: energy}
     units = {energy_name: energy_name.rsplit("_", 1)[-1].replace("keV", "keV")}
     for name, values in rates.items():
@@ -60,7 +62,9 @@ def _frame(energy_name: str, energy: np.ndarray, rates: Mapping[str, np.ndarray]
     return pd.DataFrame(columns), units
 
 
-def tabulate(process: str, files: Mapping[str, str | Path], params: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
+def tabulate(
+    process: str, files: Mapping[str, str | Path], params: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rate table of one process.
 
     Parameters

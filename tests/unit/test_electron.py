@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import integrate
@@ -13,20 +10,17 @@ from nufog import electron as el
 from nufog import units as u
 from nufog.solar import load_solar_fluxes
 
-
-def data_mirror() -> Path:
-    """Local data mirror (``shared/data`` beside the work tree unless NUFOG_DATA_MIRROR is set)."""
-    return Path(os.environ.get("NUFOG_DATA_MIRROR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+from ..conftest import MIRROR
 
 
 @pytest.fixture(scope="module")
 def shells() -> el.ShellTable:
-    return el.read_binding_energies(data_mirror() / "xenon" / "binding_xenon_SNuDD.csv")
+    return el.read_binding_energies(MIRROR / "xenon" / "binding_xenon_SNuDD.csv")
 
 
 @pytest.fixture(scope="module")
 def fluxes():
-    d = data_mirror() / "solar"
+    d = MIRROR / "solar"
     files = {
         "fluxes_b16": d / "fluxes_b16.dat",
         "nudistr_b16": d / "nudistr_b16_gs98.dat",
@@ -129,9 +123,7 @@ def test_nue_total_cross_section_textbook():
     the difference being the value of sin^2 theta_W (and radiative corrections).
     """
     E = 1e4
-    sigma, _ = integrate.quad(
-        lambda t: float(el.dsigma_dT_free(t, E, "e")), 0.0, float(el.t_max(E)), limit=200
-    )
+    sigma, _ = integrate.quad(lambda t: float(el.dsigma_dT_free(t, E, "e")), 0.0, float(el.t_max(E)), limit=200)
     assert sigma / E == pytest.approx(9.73e-45, rel=3e-3, abs=0)
     assert sigma / E == pytest.approx(9.2e-45, rel=0.07, abs=0)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import yaml
 from scipy import optimize
 
 from nufog import stats
@@ -14,8 +15,6 @@ from nufog.mediators import get_model, scalar_charge
 from nufog.nuclei import Isotope, Target
 
 from ..conftest import MANIFEST, mirror_file
-
-import yaml
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +73,10 @@ def test_light_mediator_plateau_electron(setup, summaries):
 def test_scalar_stronger_than_vector(setup, summaries):
     masses = np.geomspace(0.01, 1e4, 20)
     for exp in ("pandax4t_s1s2", "pandax4t_s2only", "xenonnt"):
-        assert np.all(limit(setup, summaries, "universal_scalar", exp, masses)
-                      < limit(setup, summaries, "universal_vector", exp, masses))
+        assert np.all(
+            limit(setup, summaries, "universal_scalar", exp, masses)
+            < limit(setup, summaries, "universal_vector", exp, masses)
+        )
 
 
 def test_heavy_vector_equals_vector_nsi(setup, summaries):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import integrate
@@ -13,15 +10,12 @@ from nufog import migdal as mg
 from nufog import units as u
 from nufog.quenching import lindhard_factor
 
-
-def data_mirror() -> Path:
-    """Local data mirror (``shared/data`` beside the work tree unless NUFOG_DATA_MIRROR is set)."""
-    return Path(os.environ.get("NUFOG_DATA_MIRROR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+from ..conftest import MIRROR
 
 
 @pytest.fixture(scope="module")
 def table() -> mg.IbeTable:
-    return mg.read_ibe_table(data_mirror() / "migdal" / "migdal_transition_Xe.csv")
+    return mg.read_ibe_table(MIRROR / "migdal" / "migdal_transition_Xe.csv")
 
 
 M_XE131 = 130.905082 * u.AMU_MEV - 54 * u.M_E  # nuclear mass [MeV]
@@ -154,9 +148,7 @@ def test_probability_scales_as_q_squared(table):
     assert p2 == pytest.approx(2 * p1, rel=1e-12, abs=0)  # q_e^2 ~ E_R
     assert p3 == pytest.approx(0.5 * p1, rel=1e-12, abs=0)  # q_e^2 ~ 1/M
     # zero outside the table
-    out = mg.ionisation_probability_density(
-        np.array([0.5 * u.eV, 71 * u.keV]), 1 * u.keV, M_XE131, "3_2", table
-    )
+    out = mg.ionisation_probability_density(np.array([0.5 * u.eV, 71 * u.keV]), 1 * u.keV, M_XE131, "3_2", table)
     assert out.tolist() == [0.0, 0.0]
 
 
@@ -217,9 +209,7 @@ def test_delta_recoil_gives_shifted_orbital_spectra(table):
     direct = np.zeros_like(e_det)
     for orb in mg.DEFAULT_ORBITALS:
         e_e = (e_det - q * e_r0 - mg.BINDING_EV_IBE[orb] * 1e-3) * u.keV
-        direct += 5.0 * mg.ionisation_probability_density(
-            np.clip(e_e, 0, None), e_r0 * u.keV, M_XE131, orb, table
-        )
+        direct += 5.0 * mg.ionisation_probability_density(np.clip(e_e, 0, None), e_r0 * u.keV, M_XE131, orb, table)
     direct *= u.keV  # per MeV -> per keV
     assert got == pytest.approx(direct, rel=1e-10, abs=0)
 
@@ -257,13 +247,9 @@ def test_orbitals_configurable_and_validated(table):
     r = _recoil_spectrum(E_R_GRID)
     e_det = np.array([0.2, 1.0])
     full = mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table)
-    parts = sum(
-        mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table, orbitals=[o]) for o in mg.DEFAULT_ORBITALS
-    )
+    parts = sum(mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table, orbitals=[o]) for o in mg.DEFAULT_ORBITALS)
     assert full == pytest.approx(parts, rel=1e-12)
-    with_n5 = mg.differential_rate(
-        e_det, E_R_GRID, r, [M_XE131], table, orbitals=mg.DEFAULT_ORBITALS + ("5_1",)
-    )
+    with_n5 = mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table, orbitals=mg.DEFAULT_ORBITALS + ("5_1",))
     assert np.all(with_n5 > full)
     with pytest.raises(ValueError, match=r"unknown Migdal orbital\(s\) \['6_0'\]; allowed: \['1_0'"):
         mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table, orbitals=["4_2", "6_0"])

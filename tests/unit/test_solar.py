@@ -14,8 +14,16 @@ from nufog.solar import (
 )
 
 # B16-GS98 totals, Vinyoles et al. 2017 Table 6 (typed independently of the file) [cm^-2 s^-1]
-B16_GS98 = {"pp": 5.98e10, "pep": 1.44e8, "hep": 7.98e3, "7Be": 4.93e9, "8B": 5.46e6,
-            "13N": 2.78e8, "15O": 2.05e8, "17F": 5.28e6}
+B16_GS98 = {
+    "pp": 5.98e10,
+    "pep": 1.44e8,
+    "hep": 7.98e3,
+    "7Be": 4.93e9,
+    "8B": 5.46e6,
+    "13N": 2.78e8,
+    "15O": 2.05e8,
+    "17F": 5.28e6,
+}
 
 
 def test_b16_totals_match_published_table(solar_files):

@@ -163,8 +163,9 @@ def profiled_numeric(s, n, b, sigma):
         return 2.0 * (mu - n * np.log(mu)) + ((bp - b) / sigma) ** 2
 
     lo = max(0.0, -s) + 1e-12
-    res = minimize_scalar(obj, bounds=(lo, b + s + 20 * sigma + 10 * np.sqrt(n + 1)), method="bounded",
-                          options={"xatol": 1e-12})
+    res = minimize_scalar(
+        obj, bounds=(lo, b + s + 20 * sigma + 10 * np.sqrt(n + 1)), method="bounded", options={"xatol": 1e-12}
+    )
     # the bounded minimiser never evaluates the end points: the boundary b' = 0 needs a look
     return min(res.fun, obj(lo)) if s > 0 else res.fun
 

@@ -17,8 +17,20 @@ PROCESSES = ("cevns", "migdal", "electron")
 
 
 def snakemake(workdir, *args, configfiles=(CONFIG, CI_CONFIG), check=True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--cores", "2", "--configfile", *map(str, configfiles), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        *map(str, configfiles),
+        *args,
+    ]
     env = {**os.environ, "NUFOG_DATA_MIRROR": str(MIRROR)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     if check and proc.returncode != 0:
@@ -38,8 +50,20 @@ def built(tmp_path_factory):
 def test_dry_run_of_paper_config(tmp_path):
     proc = snakemake(tmp_path, "-n", configfiles=(CONFIG,))
     out = proc.stdout + proc.stderr
-    for rule in ("download_input", "tabulate_rates", "plot_fig1", "scan_limits_chunk", "gather_limits",
-                 "experiment_tables", "plot_fig2", "plot_fig3"):
+    for rule in (
+        "download_input",
+        "tabulate_rates",
+        "plot_fig1",
+        "scan_limits_chunk",
+        "gather_limits",
+        "experiment_tables",
+        "plot_fig2",
+        "plot_fig3",
+        "coherent_sm_fit",
+        "coherent_nsi",
+        "coherent_limits",
+        "plot_fig4",
+    ):
         assert rule in out
 
 
@@ -80,6 +104,24 @@ def test_small_run_limits_and_scans(built):
     assert "PandaX-4T S2-only" in (built / "results/tables/table1.md").read_text()
 
 
+def test_small_run_coherent_branch(built):
+    import json
+
+    fit = json.loads((built / "results/coherent/sm_fit.json").read_text())
+    assert fit["n_observed"] == 1578  # beam-on coincident events in the ROI (release audit)
+    assert 250 < fit["n_fit"] < 380 and 15 < fit["n_fit_err"] < 45 and 0.7 < fit["chi2_ndf"] < 1.4
+    assert set(fit["nuisances"]) == {"alpha_nu", "alpha_ss", "alpha_brn", "alpha_nin", "alpha_eff", "t_offset_us"}
+    scan, meta = io.read_table(built / "results/coherent/nsi_scan.parquet")
+    # Delta chi^2 is measured from the refined minimum, so it is >= 0 and small at the best grid point
+    assert len(scan) == 30 and 0.0 <= scan["delta_chi2"].min() < 0.5
+    assert meta["delta_chi2_sm"] < 4.61  # the SM point is allowed at 90 % CL (2 dof)
+    for model in ("universal_scalar", "universal_vector"):
+        curve, cmeta = io.read_table(built / f"results/limits/{model}_coherent_csi.parquet")
+        assert len(curve) == 12 and (curve["coupling_limit"] > 0).all() and cmeta["experiment"] == "coherent_csi"
+    for fig in ("fig4_coherent_nsi", "coherent_projections"):
+        assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
+
+
 def test_experiment_added_in_config_alone_appears(tmp_path):
     extra = tmp_path / "extra.yaml"
     extra.write_text(
@@ -97,10 +139,10 @@ def test_experiment_added_in_config_alone_appears(tmp_path):
         "    coupling_range: [1.0e-13, 1.0e-3]\n"
     )
     proc = snakemake(tmp_path, "-n", "--quiet", "all", configfiles=(CONFIG, CI_CONFIG, extra))
-    out = proc.stdout + proc.stderr
     assert proc.returncode == 0
-    proc = snakemake(tmp_path, "-n", "results/limits/universal_scalar_xlzd_low.parquet",
-                     configfiles=(CONFIG, CI_CONFIG, extra))
+    proc = snakemake(
+        tmp_path, "-n", "results/limits/universal_scalar_xlzd_low.parquet", configfiles=(CONFIG, CI_CONFIG, extra)
+    )
     assert "scan_limits_chunk" in proc.stdout + proc.stderr
 
 

@@ -87,4 +87,13 @@ def all_outputs():
         *pair_outputs("results/scans/{model}_{experiment}.parquet"),
         "results/figures/fig2_spectra.pdf",
         "results/figures/fig3_limits.pdf",
+        "results/coherent/sm_fit.json",
+        "results/coherent/nsi_scan.parquet",
+        "results/figures/fig4_coherent_nsi.pdf",
+        "results/figures/coherent_projections.pdf",
+        *coherent_limit_outputs(),
     ]
+
+
+def coherent_limit_outputs():
+    return [f"results/limits/{m}_coherent_csi.parquet" for m in config["coherent"]["models"]]

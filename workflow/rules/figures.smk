@@ -5,6 +5,7 @@ localrules:
     plot_fig1,
     plot_fig2,
     plot_fig3,
+    plot_fig4,
 
 
 rule plot_fig1:
@@ -51,7 +52,7 @@ rule plot_fig2:
 rule plot_fig3:
     """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
     input:
-        limits=pair_outputs("results/limits/{model}_{experiment}.parquet"),
+        limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
     output:
         pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
         png="results/figures/fig3_limits.png",

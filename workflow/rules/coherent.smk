@@ -1,0 +1,94 @@
+# COHERENT CsI 2021 fit branch (paper appendix): SM fit, NSI map, light-mediator limits.
+
+
+def coherent_inputs(wildcards=None):
+    """The 2021 release files (their cache folder is the CsIAnalysis data_dir)."""
+    return cached(*[n for n in MANIFEST if n.startswith("coherent_")])
+
+
+COHERENT_DIR = f"{CACHE}/coherent_csi2021"
+
+
+rule coherent_sm_fit:
+    """SM fit: CEvNS count with its profile-likelihood error, nuisances, chi^2/ndf; projections."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        fit="results/coherent/sm_fit.json",
+        pdf=report(
+            "results/figures/coherent_projections.pdf", caption="../report/coherent_projections.rst", category="COHERENT"
+        ),
+        png="results/figures/coherent_projections.png",
+    log:
+        "logs/coherent/sm_fit.log",
+    benchmark:
+        "results/benchmarks/coherent/sm_fit.tsv"
+    params:
+        coherent=config["coherent"],
+        data_dir=COHERENT_DIR,
+        version=VERSION,
+        input_sha256=input_sha256,
+    script:
+        "../../scripts/coherent_fit.py"
+
+
+rule coherent_nsi:
+    """Delta chi^2 over (eps_ee^uV, eps_ee^dV), nuisances profiled at every point."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        "results/coherent/nsi_scan.parquet",
+    log:
+        "logs/coherent/nsi_scan.log",
+    benchmark:
+        "results/benchmarks/coherent/nsi_scan.tsv"
+    params:
+        coherent=config["coherent"],
+        data_dir=COHERENT_DIR,
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        runtime=lambda wc, attempt: 30 * attempt,
+    script:
+        "../../scripts/coherent_nsi.py"
+
+
+rule coherent_limits:
+    """Coupling-product limit per mediator mass with the six nuisances profiled at every point."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        "results/limits/{model}_coherent_csi.parquet",
+    log:
+        "logs/coherent/limits_{model}.log",
+    benchmark:
+        "results/benchmarks/coherent/limits_{model}.tsv"
+    params:
+        coherent=config["coherent"],
+        data_dir=COHERENT_DIR,
+        masses=config["limits"]["m_med_MeV"],
+        cl=config["limits"]["cl"],
+        model=lambda wc: config["models"][wc.model],
+        hadronic=config.get("hadronic"),
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        runtime=lambda wc, attempt: 30 * attempt,
+    script:
+        "../../scripts/coherent_limits.py"
+
+
+rule plot_fig4:
+    """Paper Fig. 4: COHERENT CsI NSI allowed region."""
+    input:
+        "results/coherent/nsi_scan.parquet",
+    output:
+        pdf=report("results/figures/fig4_coherent_nsi.pdf", caption="../report/fig4.rst", category="COHERENT"),
+        png="results/figures/fig4_coherent_nsi.png",
+    log:
+        "logs/figures/fig4.log",
+    params:
+        cl=config["limits"]["cl"],
+        version=VERSION,
+    script:
+        "../../scripts/plot_fig4.py"
