@@ -4,25 +4,17 @@ one 200 x 200 Delta chi^2 map, and the scaling of the curve with the number of m
     NUFOG_DATA_MIRROR=../shared/data python benchmarks/bench_limits.py
 """
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
+from _common import paper_config_and_inputs
 
 from nufog.analysis import Setup
-from nufog.config import load_config
 from nufog.limits import chi2_map, limit_curve
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    config = load_config(ROOT / "config" / "config.yaml")
-    mirror = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data"))
-    manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
-    files = {name: mirror / e["file"] for name, e in manifest.items()}
+    config, files = paper_config_and_inputs()
     masses = np.geomspace(0.01, 1e4, 200)
 
     start = time.perf_counter()

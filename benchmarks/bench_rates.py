@@ -4,26 +4,15 @@
     NUFOG_DATA_MIRROR=../shared/data python benchmarks/bench_rates.py
 """
 
-import os
-import sys
 import time
-from pathlib import Path
 
-import yaml
+from _common import paper_config_and_inputs
 
 from nufog import rates
-from nufog.config import load_config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    config = load_config(ROOT / "config" / "config.yaml")
-    mirror = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data"))
-    manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
-    files = {name: mirror / e["file"] for name, e in manifest.items()}
-    if not all(p.is_file() for p in files.values()):
-        sys.exit(f"input mirror incomplete at {mirror}; set NUFOG_DATA_MIRROR")
+    config, files = paper_config_and_inputs()
     params = {k: config[k] for k in ("solar", "xenon", "grids")}
     total = 0.0
     for process in rates.PROCESSES:

@@ -25,7 +25,7 @@ from nufog.cevns import RecoilKernel
 from nufog.experiments import Experiment, fold
 from nufog.mediators import ElectronKernel, Mediator, cevns_rate_terms, electron_rate_terms
 
-__all__ = ["SignalModel", "count_coefficients", "limit_curve", "chi2_map", "INTERFERENCE_SIGNS"]
+__all__ = ["SignalModel", "count_coefficients", "limit_curve", "chi2_map", "summarise_curve", "INTERFERENCE_SIGNS"]
 
 #: coupling sign s in G = s |G| for the vector model (Q_V < 0 in the SM)
 INTERFERENCE_SIGNS = {"constructive": -1.0, "destructive": +1.0}
@@ -72,13 +72,23 @@ class SignalModel:
         return electron_rate_terms(self.model, self.kernel, m_med_MeV)
 
 
+#: masses per block in :func:`count_coefficients`: keeps the (mass, energy) temporaries in cache,
+#: so the cost per mass does not grow with the grid
+MASS_BLOCK = 128
+
+
 def count_coefficients(signal: SignalModel, m_med_MeV: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a, b) with N_BSM = a |G| + b |G|^2 at each mass (the coupling sign is folded into a)."""
-    lin, quad = signal.terms(m_med_MeV)
+    masses = np.atleast_1d(np.asarray(m_med_MeV, dtype=float))
     eff, e = signal.efficiency, signal.energy_keV
     exposure = signal.experiment.exposure_t_yr
-    a = signal.coupling_sign * fold(e, lin, eff, exposure)
-    b = fold(e, quad, eff, exposure)
+    a = np.empty(masses.size)
+    b = np.empty(masses.size)
+    for start in range(0, max(masses.size, 1), MASS_BLOCK):
+        block = slice(start, start + MASS_BLOCK)
+        lin, quad = signal.terms(masses[block])
+        a[block] = signal.coupling_sign * fold(e, lin, eff, exposure)
+        b[block] = fold(e, quad, eff, exposure)
     return a, b
 
 
@@ -110,9 +120,48 @@ def chi2_map(
     reference: str = "background_only",
     sigma_b: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Delta chi^2 on the (mass, |G|) grid; arrays of shape (n_mass, n_coupling)."""
+    """Delta chi^2 on the (mass, |G|) grid; arrays of shape (n_mass, n_coupling).
+
+    Couplings must be finite and positive; up to the perturbative edge |G| = 4 pi the result is finite.
+    """
+    g = np.asarray(couplings, dtype=float)
+    if g.ndim != 1 or g.size == 0 or np.any(~np.isfinite(g)) or np.any(g <= 0):
+        raise ValueError("couplings must be a non-empty 1-d array of finite positive values (|g_nu g_x|)")
     a, b = count_coefficients(signal, m_med_MeV)
-    g = np.asarray(couplings, dtype=float)[None, :]
+    g = g[None, :]
     n_bsm = a[:, None] * g + b[:, None] * g**2
     dchi2 = stats.delta_chi2_map(n_bsm, n_obs, background, reference=reference, sigma_b=sigma_b)
     return {"n_bsm": n_bsm, "delta_chi2": dchi2}
+
+
+def summarise_curve(
+    m_med_MeV: np.ndarray, coupling: np.ndarray, at_MeV=(1.0, 10.0, 100.0), flat_tolerance: float = 0.1
+) -> dict[str, float]:
+    """Limit at given masses (log-log interpolation) and the mass below which the curve is flat.
+
+    ``flat_below_MeV`` is the largest mass up to which the limit stays within ``flat_tolerance``
+    (relative) of its value at the lightest mass: where the propagator stops depending on m.
+
+    >>> m = np.geomspace(0.01, 1e4, 601)
+    >>> s = summarise_curve(m, 1e-10 * (1 + (m / 20.0) ** 2))
+    >>> round(s["limit_at_100MeV"] / 1e-10, 2), round(s["flat_below_MeV"], 1)
+    (26.0, 6.3)
+    """
+    m = np.asarray(m_med_MeV, dtype=float)
+    g = np.asarray(coupling, dtype=float)
+    if m.ndim != 1 or m.size < 2 or np.any(np.diff(m) <= 0) or np.any(~(g > 0)):
+        raise ValueError("need increasing masses and positive limits")
+    out = {}
+    for x in at_MeV:
+        inside = m[0] <= x <= m[-1]
+        out[f"limit_at_{x:g}MeV"] = float(np.exp(np.interp(np.log(x), np.log(m), np.log(g)))) if inside else np.nan
+    rising = np.nonzero(g > (1.0 + flat_tolerance) * g[0])[0]
+    if rising.size == 0:
+        out["flat_below_MeV"] = float(m[-1])
+    else:
+        k = rising[0]  # first point off the plateau: interpolate the crossing in log-log
+        target = np.log((1.0 + flat_tolerance) * g[0])
+        lg = np.log(g[k - 1 : k + 1])
+        lm = np.log(m[k - 1 : k + 1])
+        out["flat_below_MeV"] = float(np.exp(lm[0] + (target - lg[0]) * (lm[1] - lm[0]) / (lg[1] - lg[0])))
+    return out

@@ -17,7 +17,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["STYLE", "style", "plot_rates", "plot_exclusion", "plot_efficiency", "PROCESS_LABELS", "EXPERIMENT_COLOURS"]
+__all__ = [
+    "STYLE",
+    "style",
+    "plot_rates",
+    "plot_exclusion",
+    "plot_union_fill",
+    "plot_band_below",
+    "plot_efficiency",
+    "PROCESS_LABELS",
+    "EXPERIMENT_COLOURS",
+]
 
 STYLE = Path(__file__).with_name("paper.mplstyle")
 
@@ -83,6 +93,38 @@ def plot_exclusion(ax, m, g, label=None, color="C0", alpha=0.08, projection=Fals
         y = np.interp(np.log(label_at), np.log(m), np.log(g))
         text = ax.text(label_at, np.exp(y) * 0.55, label, color=color, fontsize=6, ha="center", va="top")
     return line, fill, text
+
+
+def plot_union_fill(ax, curves, color="0.55", alpha=0.18, n=600):
+    """Fill the region excluded by any of ``curves`` [(m, g), ...]: above their lower envelope.
+
+    Returns the fill artist (or None without curves).
+    """
+    curves = [(np.asarray(m, float), np.asarray(g, float)) for m, g in curves]
+    if not curves:
+        return None
+    lo = min(m.min() for m, _ in curves)
+    hi = max(m.max() for m, _ in curves)
+    grid = np.geomspace(lo, hi, n)
+    env = np.full(n, np.inf)
+    for m, g in curves:
+        inside = (grid >= m.min()) & (grid <= m.max())
+        env[inside] = np.minimum(env[inside], np.exp(np.interp(np.log(grid[inside]), np.log(m), np.log(g))))
+    ok = np.isfinite(env)
+    return ax.fill_between(grid[ok], env[ok], ax.get_ylim()[1], color=color, alpha=alpha, lw=0, zorder=0)
+
+
+def plot_band_below(ax, m_max, label, color="0.4"):
+    """Hatched vertical band of masses below ``m_max`` (e.g. BBN), labelled inside the plot."""
+    x0 = ax.get_xlim()[0]
+    if m_max <= x0:
+        return None
+    span = ax.axvspan(x0, m_max, facecolor="none", edgecolor=color, hatch="////", lw=0, alpha=0.35, zorder=0)
+    ylo, yhi = ax.get_ylim()
+    ax.text(np.sqrt(x0 * m_max), np.exp(0.93 * np.log(ylo) + 0.07 * np.log(yhi)), label, color=color,
+            ha="center", va="bottom", fontsize=7,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8})
+    return span
 
 
 def plot_efficiency(ax, e, eff, label, color, **kwargs):

@@ -204,3 +204,16 @@ def test_leptophilic_rate_against_quadrature(setup):
             total += integrate.simpson(comp.spectrum(e) * xs(e), x=e)
     expected = total * kernel.z_eff[i] * kernel.norm
     assert quad[0, i] / expected == pytest.approx(1.0, rel=1e-4)
+
+
+def test_couplings_validated_and_perturbative_edge_finite(setup, summaries):
+    s = summaries["xenonnt"]
+    sig = setup.signal("universal_vector", s)
+    for bad in ([np.nan], [-1e-9], [0.0], []):
+        with pytest.raises(ValueError, match="couplings"):
+            chi2_map(sig, np.array([1.0]), np.array(bad), s.n_obs, s.background)
+    edge = chi2_map(sig, np.array([1e-6, 1e8]), np.array([4 * np.pi]), s.n_obs, s.background)
+    d = edge["delta_chi2"][:, 0]
+    assert np.all(np.isfinite(d)) and d[0] > 1e3
+    # at 100 TeV even |G| = 4 pi is eps = 4 pi / (sqrt 2 G_F m^2) ~ 8e-5 of G_F: allowed
+    assert 0.0 <= d[1] < stats.delta_chi2_threshold(0.9)

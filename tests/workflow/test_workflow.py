@@ -1,50 +1,15 @@
 """The Snakemake workflow end to end: dry-run of the paper DAG, a real run of the tiny config,
 rerun is a no-op, and bad configs stop before any job."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from nufog import io
 
-from ..conftest import CONFIG, MIRROR, ROOT
+from ..conftest import CONFIG
+from .conftest import CI_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
-CI_CONFIG = ROOT / "tests" / "configs" / "ci.yaml"
 PROCESSES = ("cevns", "migdal", "electron")
-
-
-def snakemake(workdir, *args, configfiles=(CONFIG, CI_CONFIG), check=True):
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--configfile",
-        *map(str, configfiles),
-        *args,
-    ]
-    env = {**os.environ, "NUFOG_DATA_MIRROR": str(MIRROR)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    if not MIRROR.is_dir():
-        pytest.skip("input mirror not found; set NUFOG_DATA_MIRROR")
-    workdir = tmp_path_factory.mktemp("build")
-    snakemake(workdir)
-    return workdir
 
 
 def test_dry_run_of_paper_config(tmp_path):
@@ -168,6 +133,13 @@ def test_deleting_an_intermediate_rebuilds_only_its_dependants(built):
         ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
         ("limits:\n  cl: 1.5\n", "'limits.cl'"),
         ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
+        ("limits:\n  cl: 0.0\n", "must be > 0"),
+        (
+            "models:\n  universal_scalar: {experiments: [], coupling_range: [1.0e-13, 1.0e-3]}\n",
+            "'models.universal_scalar.experiments'",
+        ),
+        ('experiments:\n  xenonnt: {exposure_t_yr: "3.51 t yr"}\n', "must be of type"),
+        ("coherent:\n  nsi: {eps_u: {min: 1.0, max: -1.0, n: 3}}\n", "'coherent.nsi.eps_u'"),
     ],
 )
 def test_bad_config_is_rejected_before_any_job(tmp_path, override, message):
@@ -176,4 +148,4 @@ def test_bad_config_is_rejected_before_any_job(tmp_path, override, message):
     proc = snakemake(tmp_path, "-n", configfiles=(CONFIG, bad), check=False)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()

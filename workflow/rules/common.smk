@@ -83,6 +83,7 @@ def all_outputs():
         "results/tables/signal_limits.csv",
         "results/tables/table1.csv",
         "results/tables/table1.md",
+        "results/tables/limits_summary.csv",
         *pair_outputs("results/limits/{model}_{experiment}.parquet"),
         *pair_outputs("results/scans/{model}_{experiment}.parquet"),
         "results/figures/fig2_spectra.pdf",
@@ -93,6 +94,12 @@ def all_outputs():
         "results/figures/coherent_projections.pdf",
         *coherent_limit_outputs(),
     ]
+
+
+def reference_limit_inputs():
+    """Published limit tables drawn in Fig. 3, keyed ref_<name>."""
+    refs = config["figures"]["fig3"]["reference_limits"]
+    return {f"ref_{name}": cached(ref["input"])[ref["input"]] for name, ref in refs.items()}
 
 
 def coherent_limit_outputs():

@@ -53,6 +53,7 @@ rule plot_fig3:
     """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
     input:
         limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
+        **reference_limit_inputs(),
     output:
         pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
         png="results/figures/fig3_limits.png",
@@ -61,5 +62,9 @@ rule plot_fig3:
     params:
         fig=config["figures"]["fig3"],
         version=VERSION,
+        input_sha256=lambda wc, input: {
+            k: MANIFEST[ref["input"]].sha256
+            for k, ref in ((f"ref_{n}", r) for n, r in config["figures"]["fig3"]["reference_limits"].items())
+        },
     script:
         "../../scripts/plot_fig3.py"

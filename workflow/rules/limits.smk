@@ -9,6 +9,7 @@ scattergather:
 localrules:
     gather_limits,
     experiment_tables,
+    limits_summary,
 
 
 rule scan_limits_chunk:
@@ -70,3 +71,19 @@ rule experiment_tables:
         input_sha256=input_sha256,
     script:
         "../../scripts/tabulate_experiments.py"
+
+
+rule limits_summary:
+    """Coupling-product limit at 1, 10, 100 MeV and the flat-below mass for every curve."""
+    input:
+        limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
+    output:
+        report("results/tables/limits_summary.csv", caption="../report/limits_summary.rst", category="Tables"),
+    log:
+        "logs/tables/limits_summary.log",
+    params:
+        masses_MeV=config["limits"]["summary"]["masses_MeV"],
+        flat_tolerance=config["limits"]["summary"]["flat_tolerance"],
+        version=VERSION,
+    script:
+        "../../scripts/summarise_limits.py"

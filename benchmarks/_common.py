@@ -1,0 +1,23 @@
+"""Shared set-up of the benchmark scripts: the paper config and the input files from the mirror."""
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from nufog.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def paper_config_and_inputs() -> tuple[dict, dict[str, Path]]:
+    """Validated config/config.yaml and the input paths in $NUFOG_DATA_MIRROR (default ../shared/data)."""
+    config = load_config(ROOT / "config" / "config.yaml")
+    mirror = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data"))
+    manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
+    files = {name: mirror / e["file"] for name, e in manifest.items()}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        sys.exit(f"input mirror incomplete at {mirror} (missing {missing[:3]}...); set NUFOG_DATA_MIRROR")
+    return config, files

@@ -1,0 +1,37 @@
+"""Cluster profile, big-scan config and the HTML report."""
+
+import re
+
+import pytest
+
+from ..conftest import CONFIG, ROOT
+from .conftest import snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def job_counts(text):
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", text, flags=re.M)}
+
+
+def test_bigscan_with_slurm_profile_dry_run(tmp_path):
+    proc = snakemake(
+        tmp_path,
+        "-n",
+        "--workflow-profile",
+        str(ROOT / "profiles" / "slurm"),
+        configfiles=(CONFIG, ROOT / "config" / "bigscan.yaml"),
+    )
+    out = proc.stdout + proc.stderr
+    counts = job_counts(out)
+    n_pairs = counts["gather_limits"]
+    assert counts["scan_limits_chunk"] == 50 * n_pairs  # scattergather: 50 chunks per pair
+    assert "profiles/slurm" in out
+
+
+def test_report(built):
+    snakemake(built, "--report", "results/report.html")
+    html = (built / "results/report.html").read_text(errors="replace")
+    assert len(html) > 100_000
+    for caption in ("Standard-Model solar-neutrino rates", "Paper Fig. 3", "COHERENT CsI 2021"):
+        assert caption in html
