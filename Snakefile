@@ -5,7 +5,7 @@ from snakemake.utils import min_version
 min_version("9.27")
 
 
-configfile: "config/config.yaml"
+configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def paper_config_and_inputs() -> tuple[dict, dict[str, Path]]:
-    """Validated config/config.yaml and the input paths in $NUFOG_DATA_MIRROR (default ../shared/data)."""
-    config = load_config(ROOT / "config" / "config.yaml")
+    """Validated config.yaml and the input paths in $NUFOG_DATA_MIRROR (default ../shared/data)."""
+    config = load_config(ROOT / "config.yaml")
     mirror = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data"))
     manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
     files = {name: mirror / e["file"] for name, e in manifest.items()}

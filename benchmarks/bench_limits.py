@@ -1,4 +1,4 @@
-"""Benchmark: limit curves for every (model, experiment) pair of config/config.yaml on 200 masses,
+"""Benchmark: limit curves for every (model, experiment) pair of config.yaml on 200 masses,
 one 200 x 200 Delta chi^2 map, and the scaling of the curve with the number of masses.
 
     NUFOG_DATA_MIRROR=../shared/data python benchmarks/bench_limits.py

@@ -1,5 +1,5 @@
 """Benchmark: tabulate CEvNS, Migdal and nu-e rates for all solar fluxes on the paper's
-1000-point grids (config/config.yaml), without Snakemake start-up.
+1000-point grids (config.yaml), without Snakemake start-up.
 
     NUFOG_DATA_MIRROR=../shared/data python benchmarks/bench_rates.py
 """

@@ -29,7 +29,7 @@ def build(workdir: Path, cores: int) -> float:
         "--directory",
         str(workdir),
         "--configfile",
-        str(ROOT / "config" / "config.yaml"),
+        str(ROOT / "config.yaml"),
         "--cores",
         str(cores),
         "--quiet",

@@ -9,7 +9,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data")).resolve()
 MANIFEST = ROOT / "resources" / "inputs.yaml"
-CONFIG = ROOT / "config" / "config.yaml"
+CONFIG = ROOT / "config.yaml"
 
 
 def mirror_file(name: str) -> Path:
@@ -30,7 +30,19 @@ def paper_config():
 
 @pytest.fixture(scope="session")
 def solar_files():
-    names = ["fluxes_b16", "nudistr_b16", "pp", "hep", "13N", "15O", "17F", "8B_bahcall1996", "8B_winter2006"]
+    names = [
+        "fluxes_b16",
+        "nudistr_b16",
+        "pp",
+        "hep",
+        "13N",
+        "15O",
+        "17F",
+        "8B_bahcall1996",
+        "8B_winter2006",
+        "7Be_ground_shape",
+        "7Be_excited_shape",
+    ]
     return {n: mirror_file(n) for n in names}
 
 

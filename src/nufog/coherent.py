@@ -98,6 +98,7 @@ from nufog.sns import (
     SNSSource,
     TimeProfile,
     arrival_time_profiles,
+    profiles_from_root,
 )
 
 __all__ = [
@@ -1081,7 +1082,10 @@ def analysis_from_config(cfg: dict, data_dir: str | Path) -> CsIAnalysis:
     """:class:`CsIAnalysis` from the ``coherent`` config section and the release folder."""
     pe = cfg["pe_edges"]
     pe_edges = np.arange(pe["min"], pe["max"] + 1e-9, pe["step"])
-    profiles = arrival_time_profiles(pulse_fwhm_us=cfg["pulse_fwhm_us"], pulse_centre_us=cfg["pulse_centre_us"])
+    if cfg.get("sns_flux_root"):
+        profiles = profiles_from_root(cfg["sns_flux_root"], cfg.get("sns_flux_root_time_unit", "ns"))
+    else:
+        profiles = arrival_time_profiles(pulse_fwhm_us=cfg["pulse_fwhm_us"], pulse_centre_us=cfg["pulse_centre_us"])
     return CsIAnalysis(
         data_dir=data_dir,
         pe_edges=pe_edges,

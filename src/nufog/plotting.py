@@ -121,9 +121,16 @@ def plot_band_below(ax, m_max, label, color="0.4"):
         return None
     span = ax.axvspan(x0, m_max, facecolor="none", edgecolor=color, hatch="////", lw=0, alpha=0.35, zorder=0)
     ylo, yhi = ax.get_ylim()
-    ax.text(np.sqrt(x0 * m_max), np.exp(0.93 * np.log(ylo) + 0.07 * np.log(yhi)), label, color=color,
-            ha="center", va="bottom", fontsize=7,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8})
+    ax.text(
+        np.sqrt(x0 * m_max),
+        np.exp(0.93 * np.log(ylo) + 0.07 * np.log(yhi)),
+        label,
+        color=color,
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8},
+    )
     return span
 
 

@@ -46,6 +46,7 @@ def solar_model(files: Mapping[str, str | Path], cfg: Mapping[str, Any]) -> Sola
         b8_flux_cm2_s=cfg.get("b8_flux_cm2_s"),
         components=cfg.get("components"),
         osc=OscillationParameters(**cfg.get("oscillation", {})),
+        be7_shape=cfg.get("be7_shape", "line"),
     )
 
 

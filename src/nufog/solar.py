@@ -339,6 +339,7 @@ def load_solar_fluxes(
     b8_flux_cm2_s: float | None = None,
     components: Sequence[str] | None = None,
     osc: OscillationParameters = OscillationParameters(),
+    be7_shape: str = "line",
 ) -> SolarFluxes:
     """Build the solar flux model from the input files.
 
@@ -355,6 +356,10 @@ def load_solar_fluxes(
         Override of the 8B total (e.g. 5.25e6, SNO NC); ``None`` keeps the SSM value.
     components
         Subset of component names to keep (default: all nine).
+    be7_shape
+        ``"line"`` (default: delta lines at 0.8613 and 0.3843 MeV, enough for CEvNS and nu-e) or
+        ``"broadened"`` (Bahcall 1994 thermally broadened shapes, inputs ``7Be_ground_shape`` and
+        ``7Be_excited_shape``).
     """
     totals = read_b16_totals(files["fluxes_b16"], ssm)
     if b8_flux_cm2_s is not None:
@@ -372,8 +377,14 @@ def load_solar_fluxes(
     e, s = _read_shape(_input(files, f"8B_{b8_shape}", fname), scale)
     comps.append(FluxComponent("8B", totals["8B"], e, s, "8B"))
     comps.append(FluxComponent("pep", totals["pep"], np.array([PEP_LINE_MEV]), None, "pep"))
-    for name, energy, branching in BE7_LINES:
-        comps.append(FluxComponent(name, totals["7Be"] * branching, np.array([energy]), None, "7Be"))
+    if be7_shape not in ("line", "broadened"):
+        raise ValueError(f"solar.be7_shape must be 'line' or 'broadened', got {be7_shape!r}")
+    for (name, energy, branching), shape_key in zip(BE7_LINES, ("7Be_ground_shape", "7Be_excited_shape")):
+        if be7_shape == "line":
+            comps.append(FluxComponent(name, totals["7Be"] * branching, np.array([energy]), None, "7Be"))
+        else:
+            e, s = _read_shape(_input(files, shape_key, f"be7{shape_key[4:-6]}_shape.csv"))
+            comps.append(FluxComponent(name, totals["7Be"] * branching, e, s, "7Be"))
     order = ["pp", "pep", "7Be_384", "7Be_862", "13N", "15O", "17F", "8B", "hep"]
     comps.sort(key=lambda c: order.index(c.name))
     if components is not None:

@@ -129,3 +129,22 @@ def test_unknown_options_rejected(solar_files):
         load_solar_fluxes(solar_files, ssm="B23")
     with pytest.raises(ValueError, match="unknown solar components"):
         load_solar_fluxes(solar_files, components=["pp", "CNO"])
+
+
+def test_broadened_be7_matches_lines(solar_files):
+    """Bahcall's thermal 7Be shapes: same flux, centroid 1.29 keV above the lab line (Bahcall 1994),
+    so the E^-2 moments differ from the delta lines by 2 dE/E (0.3 % and 0.7 %)."""
+    line = load_solar_fluxes(solar_files)
+    wide = load_solar_fluxes(solar_files, be7_shape="broadened")
+    for name, e0 in (("7Be_862", 0.8613), ("7Be_384", 0.3843)):
+        assert not wide[name].is_line
+        assert wide[name].total() == pytest.approx(line[name].total(), rel=1e-9)
+        mean = np.trapezoid(wide[name].energy_MeV * wide[name].shape_per_MeV, wide[name].energy_MeV)
+        assert 1.1e-3 < mean - e0 < 1.5e-3  # MeV: the thermal shift
+        e_min = np.array([0.5 * e0])
+        m_wide = wide[name].tail_moments(e_min, powers=(0, 2))
+        m_line = line[name].tail_moments(e_min, powers=(0, 2))
+        assert m_wide[0, 0] == pytest.approx(m_line[0, 0], rel=1e-9)
+        assert m_wide[1, 0] / m_line[1, 0] == pytest.approx((e0 / mean) ** 2, rel=2e-4)
+    with pytest.raises(ValueError, match="be7_shape"):
+        load_solar_fluxes(solar_files, be7_shape="gaussian")

@@ -3,7 +3,10 @@
 
 def coherent_inputs(wildcards=None):
     """The 2021 release files (their cache folder is the CsIAnalysis data_dir)."""
-    return cached(*[n for n in MANIFEST if n.startswith("coherent_")])
+    files = cached(*[n for n in MANIFEST if n.startswith("coherent_")])
+    if config["coherent"]["sns_flux_root"]:  # user-supplied file: an input, so a new file reruns
+        files["sns_flux_root"] = config["coherent"]["sns_flux_root"]
+    return files
 
 
 COHERENT_DIR = f"{CACHE}/coherent_csi2021"

@@ -38,7 +38,8 @@ def input_sha256(wildcards, input):
 def solar_inputs():
     """Solar flux files for the configured SSM and 8B shape."""
     shape = config["solar"]["b8_shape"]
-    return cached("fluxes_b16", "nudistr_b16", "pp", "hep", "13N", "15O", "17F", f"8B_{shape}")
+    be7 = ("7Be_ground_shape", "7Be_excited_shape") if config["solar"]["be7_shape"] == "broadened" else ()
+    return cached("fluxes_b16", "nudistr_b16", "pp", "hep", "13N", "15O", "17F", f"8B_{shape}", *be7)
 
 
 def rate_inputs(wildcards):
