@@ -39,8 +39,15 @@ def panel(ax, model, curves, references, fig_cfg):
     measured = [(df["m_med_MeV"], df["coupling_limit"]) for df, meta in curves if not is_projection(meta)]
     plot_union_fill(ax, measured)
     for df, meta in sorted(curves, key=lambda c: is_projection(c[1])):
-        plot_exclusion(ax, df["m_med_MeV"], df["coupling_limit"], meta["experiment_label"],
-                       EXPERIMENT_COLOURS.get(meta["experiment"], "C0"), alpha=0.0, projection=is_projection(meta))
+        plot_exclusion(
+            ax,
+            df["m_med_MeV"],
+            df["coupling_limit"],
+            meta["experiment_label"],
+            EXPERIMENT_COLOURS.get(meta["experiment"], "C0"),
+            alpha=0.0,
+            projection=is_projection(meta),
+        )
     for (label, (m, g)), ls in zip(references.items(), REFERENCE_STYLES):
         ax.plot(m, g, color="0.35", lw=0.8, ls=ls, label=label)
     meta = curves[0][1]

@@ -16,8 +16,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     rows = []
     for path in inputs["limits"]:
         df, meta = io.read_table(path)
-        summary = summarise_curve(df["m_med_MeV"].to_numpy(), df["coupling_limit"].to_numpy(),
-                                  params["masses_MeV"], params["flat_tolerance"])
+        summary = summarise_curve(
+            df["m_med_MeV"].to_numpy(), df["coupling_limit"].to_numpy(), params["masses_MeV"], params["flat_tolerance"]
+        )
         rows.append({"model": meta["model"], "experiment": meta["experiment"], "cl": meta["cl"], **summary})
     table = pd.DataFrame(rows).sort_values(["model", "experiment"])
     with io.atomic_path(outputs["0"]) as tmp:
