@@ -31,7 +31,6 @@ import numpy as np
 
 from nufog import units as u
 from nufog.cevns import RecoilKernel
-from nufog.nuclei import Isotope
 
 __all__ = [
     "HadronicScalarCouplings",
@@ -245,11 +244,3 @@ def electron_rate_terms(
     xs_over_flux = u.M_E**2 * t / (4.0 * np.pi) * u.MEV2_TO_CM2
     quad = kernel.norm * kernel.z_eff * xs_over_flux * kernel.m2 / denom
     return np.zeros_like(quad), quad
-
-
-def isotope_summary(iso: Isotope, model: Mediator) -> dict[str, float]:
-    """Charges of one isotope under a model, for logs and tables."""
-    out = {"A": iso.A, "Z": iso.Z}
-    if model.target == "nucleus" and model.spin == "scalar":
-        out["scalar_charge"] = scalar_charge(iso.Z, iso.N, model.quark_couplings, model.hadronic)
-    return out

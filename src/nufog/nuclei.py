@@ -10,10 +10,7 @@ Klein & Nystrand, PRC 60 (1999) 014903; physics.md section 2.1.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -22,8 +19,6 @@ from nufog import units as u
 __all__ = [
     "Isotope",
     "Target",
-    "read_isotopes",
-    "xenon",
     "csi",
     "helm_form_factor",
     "klein_nystrand_form_factor",
@@ -74,30 +69,6 @@ class Target:
     def nuclei_per_tonne(self) -> np.ndarray:
         """Number of nuclei of each isotope in one tonne of target."""
         return np.array([iso.count for iso in self.isotopes]) * self.formula_units_per_tonne
-
-
-def read_isotopes(path: str | Path) -> Target:
-    """Natural xenon from ``xe_isotopes.csv`` (columns A, Z, N, abundance, atomic_mass_u, spin).
-
-    The abundances are renormalised to sum to 1 (the 4-digit table sums to 1.0000 +- 1e-4), and the
-    molar mass is the abundance-weighted atomic mass.
-    """
-    lines = [ln for ln in Path(path).read_text().splitlines() if ln and not ln.startswith("#")]
-    rows = list(csv.DictReader(lines))
-    if not rows:
-        raise ValueError(f"{path}: no isotope rows found")
-    abundance = np.array([float(r["abundance"]) for r in rows])
-    abundance /= abundance.sum()
-    masses_u = np.array([float(r["atomic_mass_u"]) for r in rows])
-    isotopes = tuple(
-        Isotope.from_atomic_mass(int(r["A"]), int(r["Z"]), f, m) for r, f, m in zip(rows, abundance, masses_u)
-    )
-    return Target("Xe", isotopes, float(abundance @ masses_u))
-
-
-def xenon(path: str | Path) -> Target:
-    """Natural xenon target (alias of :func:`read_isotopes`)."""
-    return read_isotopes(path)
 
 
 def csi() -> Target:
@@ -187,8 +158,3 @@ def form_factor(name: str, q_MeV: np.ndarray, A: int) -> np.ndarray:
 def momentum_transfer(e_r_MeV: np.ndarray, mass_MeV: float) -> np.ndarray:
     """q = sqrt(2 M E_R) [MeV]."""
     return np.sqrt(2.0 * mass_MeV * np.asarray(e_r_MeV, dtype=float))
-
-
-def isotope_table(target: Target) -> Sequence[tuple[int, int, int, float]]:
-    """(A, Z, N, count) rows, for logs and tests."""
-    return [(i.A, i.Z, i.N, i.count) for i in target.isotopes]

@@ -1,17 +1,6 @@
 # COHERENT CsI 2021 fit branch (paper appendix): SM fit, NSI map, light-mediator limits.
 
 
-def coherent_inputs(wildcards=None):
-    """The 2021 release files (their cache folder is the CsIAnalysis data_dir)."""
-    files = cached(*[n for n in MANIFEST if n.startswith("coherent_")])
-    if config["coherent"]["sns_flux_root"]:  # user-supplied file: an input, so a new file reruns
-        files["sns_flux_root"] = config["coherent"]["sns_flux_root"]
-    return files
-
-
-COHERENT_DIR = f"{CACHE}/coherent_csi2021"
-
-
 rule coherent_sm_fit:
     """SM fit: CEvNS count with its profile-likelihood error, nuisances, chi^2/ndf; projections."""
     input:
@@ -31,6 +20,8 @@ rule coherent_sm_fit:
         data_dir=COHERENT_DIR,
         version=VERSION,
         input_sha256=input_sha256,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/coherent_fit.py"
 
@@ -52,6 +43,8 @@ rule coherent_nsi:
         input_sha256=input_sha256,
     resources:
         runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/coherent_nsi.py"
 
@@ -77,6 +70,8 @@ rule coherent_limits:
         input_sha256=input_sha256,
     resources:
         runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/coherent_limits.py"
 
@@ -93,5 +88,7 @@ rule plot_fig4:
     params:
         cl=config["limits"]["cl"],
         version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig4.py"

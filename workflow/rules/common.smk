@@ -103,5 +103,16 @@ def reference_limit_inputs():
     return {f"ref_{name}": cached(ref["input"])[ref["input"]] for name, ref in refs.items()}
 
 
+def coherent_inputs(wildcards=None):
+    """The 2021 release files (their cache folder is the CsIAnalysis data_dir)."""
+    files = cached(*[n for n in MANIFEST if n.startswith("coherent_")])
+    if config["coherent"]["sns_flux_root"]:  # user-supplied file: an input, so a new file reruns
+        files["sns_flux_root"] = config["coherent"]["sns_flux_root"]
+    return files
+
+
+COHERENT_DIR = f"{CACHE}/coherent_csi2021"
+
+
 def coherent_limit_outputs():
     return [f"results/limits/{m}_coherent_csi.parquet" for m in config["coherent"]["models"]]

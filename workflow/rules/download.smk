@@ -18,5 +18,7 @@ rule download_input:
         mirror=MIRROR,
         timeout_s=config["data"]["timeout_s"],
         retries=config["data"]["retries"],
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/download_input.py"

@@ -27,6 +27,8 @@ rule plot_fig1:
         fig=config["figures"]["fig1"],
         quenching=config["xenon"]["quenching"],
         version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig1.py"
 
@@ -45,6 +47,8 @@ rule plot_fig2:
         fig=config["figures"]["fig2"],
         version=VERSION,
         input_sha256=input_sha256,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig2.py"
 
@@ -66,5 +70,7 @@ rule plot_fig3:
             k: MANIFEST[ref["input"]].sha256
             for k, ref in ((f"ref_{n}", r) for n, r in config["figures"]["fig3"]["reference_limits"].items())
         },
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig3.py"

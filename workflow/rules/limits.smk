@@ -33,6 +33,8 @@ rule scan_limits_chunk:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     retries: 1
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/scan_limits.py"
 
@@ -49,6 +51,8 @@ rule gather_limits:
         "logs/limits/{model}_{experiment}/gather.log",
     params:
         version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/gather_limits.py"
 
@@ -69,6 +73,8 @@ rule experiment_tables:
         analysis=analysis_params(),
         version=VERSION,
         input_sha256=input_sha256,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/tabulate_experiments.py"
 
@@ -85,5 +91,7 @@ rule limits_summary:
         masses_MeV=config["limits"]["summary"]["masses_MeV"],
         flat_tolerance=config["limits"]["summary"]["flat_tolerance"],
         version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/summarise_limits.py"

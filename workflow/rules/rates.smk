@@ -21,5 +21,7 @@ rule tabulate_rates:
         input_sha256=input_sha256,
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/analysis.yaml"
     script:
         "../../scripts/tabulate_rates.py"
