@@ -29,10 +29,15 @@ def benchmark_events(setup: Setup, summary, bench: dict) -> float:
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    config = params["analysis"]
+    config = {**params["analysis"], "grids": params["grids"]}
     setup = Setup(inputs, config)
     summaries = {name: setup.experiment(name) for name in config["experiments"]}
     rows = pd.DataFrame([s.as_row() for s in summaries.values()])
+    rows.insert(
+        rows.columns.get_loc("sm_electron_events") + 1,
+        "sm_migdal_events",
+        [setup.migdal_events(s) for s in summaries.values()],
+    )
     rows["cl"] = config["limits"]["cl"]
     rows["reference"] = config["limits"]["reference"]
     with atomic_path(outputs["signal_limits"]) as tmp:

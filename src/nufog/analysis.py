@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from nufog import electron, stats
+from nufog import electron, migdal, stats
 from nufog import units as u
 from nufog.cevns import RecoilKernel
 from nufog.config import log_grid
 from nufog.experiments import Experiment, experiment_from_config
 from nufog.limits import INTERFERENCE_SIGNS, SignalModel
 from nufog.mediators import ElectronKernel, Mediator, get_model
+from nufog.quenching import from_config as quenching_from_config
 from nufog.rates import solar_model, xenon_target
 
 __all__ = ["Setup", "ExperimentSummary", "build_model", "mass_chunk"]
@@ -99,6 +100,29 @@ class Setup:
     def sm_rate_ee(self) -> np.ndarray:
         rate = electron.differential_rate(self.e_ee_keV, self.fluxes, self.shells, self.target.formula_units_per_tonne)
         return rate["total"]
+
+    @cached_property
+    def migdal_rate_ee(self) -> np.ndarray:
+        """SM Migdal rate dR/dE_det [1/(t yr keV_ee)] on the ``e_ee_keV`` grid (needs ``grids`` and
+        the ``migdal_xe`` input). The recoil integral runs on ``grids.e_nr_keV``, which reaches the
+        low recoils of the 7Be and CNO neutrinos."""
+        e_nr = log_grid(self.config["grids"]["e_nr_keV"])
+        ff = self.config["xenon"].get("form_factor", "helm")
+        kernel = RecoilKernel.build(e_nr, self.target, self.fluxes.components, ff)
+        quench = quenching_from_config(self.config["xenon"].get("quenching", {}))
+        orbitals = tuple(self.config["xenon"].get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
+        table = migdal.read_ibe_table(self.files["migdal_xe"])
+        per_isotope = kernel.rate_per_isotope().sum(axis=0)
+        return migdal.differential_rate(
+            self.e_ee_keV, e_nr, per_isotope, kernel.masses_MeV, table, orbitals, quench.factor
+        )
+
+    def migdal_events(self, summary: ExperimentSummary) -> float:
+        """SM Migdal events seen by an experiment that keeps electron-like signals (S2-only,
+        projections): the Migdal spectrum folded with its keV_ee efficiency; 0 otherwise."""
+        if not summary.experiment.electron_recoils:
+            return 0.0
+        return float(summary.experiment.events(self.e_ee_keV, self.migdal_rate_ee, "ee"))
 
     def experiment(self, name: str) -> ExperimentSummary:
         """The experiment ``name`` with its efficiency normalised and its N_lim."""

@@ -40,6 +40,10 @@ def test_tables(built):
     limits = pd.read_csv(built / "results/tables/signal_limits.csv")
     assert set(limits.columns) >= {"experiment", "observed", "background", "sm_cevns_events", "n_lim"}
     assert (limits["n_lim"] > 0).all() and (limits["sm_cevns_events"] > 0).all()
+    # paper: in the S2-only data nu-e scattering and the Migdal effect give of order one event or less
+    s2 = limits.set_index("experiment").loc["pandax4t_s2only"]
+    assert s2["sm_cevns_events"] == pytest.approx(43.0) and 0 < s2["sm_electron_events"] < 2
+    assert 0 < s2["sm_migdal_events"] < 1
     summary = pd.read_csv(built / "results/tables/limits_summary.csv")
     assert {"limit_at_1MeV", "limit_at_10MeV", "limit_at_100MeV", "flat_below_MeV"} <= set(summary.columns)
     assert not summary.isna().any().any()

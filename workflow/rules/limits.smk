@@ -58,9 +58,10 @@ rule gather_limits:
 
 
 rule experiment_tables:
-    """SM expectations, signal limits N_lim (Eqs. 20-22) and the paper's Table 1."""
+    """SM expectations (CEvNS, nu-e, Migdal), signal limits N_lim (Eqs. 20-22) and the paper's Table 1."""
     input:
         unpack(analysis_inputs),
+        migdal_xe=cached("migdal_xe")["migdal_xe"],
     output:
         signal_limits=report(
             "results/tables/signal_limits.csv", caption="../report/signal_limits.rst", category="Tables"
@@ -71,6 +72,7 @@ rule experiment_tables:
         "logs/tables/experiments.log",
     params:
         analysis=analysis_params(),
+        grids=config["grids"],
         version=VERSION,
         input_sha256=input_sha256,
     conda:
