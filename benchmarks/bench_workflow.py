@@ -11,30 +11,17 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from nufog.scripting import snakemake_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(workdir: Path, cores: int) -> float:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(ROOT / "config.yaml"),
-        "--cores",
-        str(cores),
-        "--quiet",
-        "all",
-    ]
+    cmd = snakemake_command(workdir, [ROOT / "config.yaml"], cores, "--quiet", "all")
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return time.perf_counter() - start

@@ -2,9 +2,10 @@
 
 import os
 import subprocess
-import sys
 
 import pytest
+
+from nufog.scripting import snakemake_command
 
 from ..conftest import CONFIG, MIRROR, ROOT
 
@@ -16,20 +17,7 @@ def snakemake(workdir, *args, configfiles=(CONFIG, CI_CONFIG), check=True, env=N
 
     ``args`` come last: give targets before options that take several values (``--forcerun``).
     """
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        *map(str, configfiles),
-        "--cores",  # ends the list of config files
-        "2",
-        *args,
-    ]
+    cmd = snakemake_command(workdir, configfiles, 2, *args)
     environ = {**os.environ, "NUFOG_DATA_MIRROR": str(MIRROR), **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=900)
     if check and proc.returncode != 0:
