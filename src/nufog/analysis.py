@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from nufog import electron, migdal, stats
+from nufog import electron, stats
 from nufog import units as u
 from nufog.cevns import RecoilKernel
 from nufog.config import log_grid
 from nufog.experiments import Experiment, experiment_from_config
 from nufog.limits import INTERFERENCE_SIGNS, SignalModel
 from nufog.mediators import ElectronKernel, Mediator, get_model
-from nufog.quenching import from_config as quenching_from_config
-from nufog.rates import solar_model, xenon_target
+from nufog.rates import migdal_rates, solar_model, xenon_target
 
 __all__ = ["Setup", "ExperimentSummary", "build_model", "mass_chunk"]
 
@@ -107,15 +106,10 @@ class Setup:
         the ``migdal_xe`` input). The recoil integral runs on ``grids.e_nr_keV``, which reaches the
         low recoils of the 7Be and CNO neutrinos."""
         e_nr = log_grid(self.config["grids"]["e_nr_keV"])
-        ff = self.config["xenon"].get("form_factor", "helm")
-        kernel = RecoilKernel.build(e_nr, self.target, self.fluxes.components, ff)
-        quench = quenching_from_config(self.config["xenon"].get("quenching", {}))
-        orbitals = tuple(self.config["xenon"].get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
-        table = migdal.read_ibe_table(self.files["migdal_xe"])
-        per_isotope = kernel.rate_per_isotope().sum(axis=0)
-        return migdal.differential_rate(
-            self.e_ee_keV, e_nr, per_isotope, kernel.masses_MeV, table, orbitals, quench.factor
+        rates = migdal_rates(
+            self.e_ee_keV, e_nr, self.target, self.fluxes, self.config["xenon"], self.files["migdal_xe"]
         )
+        return rates["total"]
 
     def migdal_events(self, summary: ExperimentSummary) -> float:
         """SM Migdal events seen by an experiment that keeps electron-like signals (S2-only,

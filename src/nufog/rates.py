@@ -20,7 +20,7 @@ from nufog.nuclei import Isotope, Target
 from nufog.quenching import from_config as quenching_from_config
 from nufog.solar import OscillationParameters, SolarFluxes, load_solar_fluxes
 
-__all__ = ["xenon_target", "solar_model", "tabulate", "PROCESSES", "RATE_UNIT"]
+__all__ = ["xenon_target", "solar_model", "tabulate", "migdal_rates", "PROCESSES", "RATE_UNIT"]
 
 PROCESSES = ("cevns", "migdal", "electron")
 RATE_UNIT = "1/(t yr keV)"
@@ -96,16 +96,30 @@ def tabulate(
         shells = electron.read_binding_energies(files["xe_binding"])
         rates = electron.differential_rate(e_ee, fluxes, shells, target.formula_units_per_tonne)
         return _frame("e_ee_keV", e_ee, rates)
-    # Migdal: per flux component, so the table splits like the others
-    kernel = cevns.RecoilKernel.build(e_nr, target, fluxes.components, xe_cfg.get("form_factor", "helm"))
-    per_comp_iso = kernel.rate_per_isotope()  # (n_comp, n_iso, n_E)
-    table = migdal.read_ibe_table(files["migdal_xe"])
-    quench = quenching_from_config(xe_cfg.get("quenching", {}))
-    orbitals = tuple(xe_cfg.get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
-    rates = {}
-    for i, name in enumerate(kernel.components):
-        rates[name] = migdal.differential_rate(
-            e_ee, e_nr, per_comp_iso[i], kernel.masses_MeV, table, orbitals, quench.factor
-        )
-    rates["total"] = sum(rates.values())
+    rates = migdal_rates(e_ee, e_nr, target, fluxes, xe_cfg, files["migdal_xe"])
     return _frame("e_ee_keV", e_ee, rates)
+
+
+def migdal_rates(
+    e_ee_keV: np.ndarray,
+    e_nr_keV: np.ndarray,
+    target: Target,
+    fluxes: SolarFluxes,
+    xenon_cfg: Mapping[str, Any],
+    table_path: str | Path,
+) -> dict[str, np.ndarray]:
+    """Migdal dR/dE_det [1/(t yr keV_ee)] per flux component and ``total``, from the ``xenon``
+    config section (form factor, quenching, orbitals); the recoil integral runs on ``e_nr_keV``."""
+    kernel = cevns.RecoilKernel.build(e_nr_keV, target, fluxes.components, xenon_cfg.get("form_factor", "helm"))
+    per_comp_iso = kernel.rate_per_isotope()  # (n_comp, n_iso, n_E)
+    table = migdal.read_ibe_table(table_path)
+    quench = quenching_from_config(xenon_cfg.get("quenching", {}))
+    orbitals = tuple(xenon_cfg.get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
+    rates = {
+        name: migdal.differential_rate(
+            e_ee_keV, e_nr_keV, per_comp_iso[i], kernel.masses_MeV, table, orbitals, quench.factor
+        )
+        for i, name in enumerate(kernel.components)
+    }
+    rates["total"] = sum(rates.values())
+    return rates
