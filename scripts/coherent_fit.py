@@ -11,7 +11,7 @@ import numpy as np
 from nufog import io
 from nufog.coherent import analysis_from_config, sm_fit
 from nufog.inputs import checksums
-from nufog.plotting import style
+from nufog.plotting import save_and_close, style
 from nufog.scripting import run
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ def plot_projections(analysis, x, path_pdf, path_png):
         axes[0].legend(loc="upper right")
         fig.suptitle("COHERENT CsI 2021: data and best fit (SM, nuisances profiled)", fontsize=8)
         fig.tight_layout()
-        io.save_figure(fig, path_pdf)
-        io.save_figure(fig, path_png)
-        plt.close(fig)
+        save_and_close(fig, path_pdf, path_png)
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:

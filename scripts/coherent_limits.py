@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from nufog import io
+from nufog.analysis import build_model
 from nufog.coherent import analysis_from_config, mediator_limit
 from nufog.config import log_grid
 from nufog.inputs import checksums
-from nufog.limits import INTERFERENCE_SIGNS
-from nufog.mediators import get_model
+from nufog.limits import coupling_sign
 from nufog.scripting import run
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     name = params["wildcards"]["model"]
     model_cfg = params["model"]
-    model = get_model(model_cfg.get("kind", name), params["hadronic"])
-    sign = int(INTERFERENCE_SIGNS[model_cfg.get("interference", "constructive")]) if model.interferes else 1
+    model = build_model(name, {"models": {name: model_cfg}, "hadronic": params["hadronic"]})
+    sign = int(coupling_sign(model, model_cfg.get("interference", "constructive")))
     masses = log_grid(params["masses"])
     start = time.perf_counter()
     analysis = analysis_from_config(params["coherent"], params["data_dir"])

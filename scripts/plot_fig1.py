@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nufog import io
-from nufog.plotting import PROCESS_LABELS, plot_rates, style
+from nufog.plotting import PROCESS_LABELS, plot_rates, save_and_close, style
 from nufog.quenching import from_config
 from nufog.scripting import run
 
@@ -36,9 +36,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         q = quench.q_nr if quench.model == "constant" else f"Lindhard k={quench.k}"
         ax.set_title(f"Solar neutrinos in natural Xe (NR quenching: {q})", fontsize=7)
         ax.legend(loc="upper right")
-        io.save_figure(fig, outputs["pdf"])
-        io.save_figure(fig, outputs["png"])
-        plt.close(fig)
+        save_and_close(fig, outputs["pdf"], outputs["png"])
     log.info("wrote %s", outputs["pdf"])
 
 

@@ -6,9 +6,8 @@ import logging
 import matplotlib.pyplot as plt
 import numpy as np
 
-from nufog import io
 from nufog.analysis import Setup
-from nufog.plotting import EXPERIMENT_COLOURS, plot_efficiency, plot_rates, style
+from nufog.plotting import EXPERIMENT_COLOURS, plot_efficiency, plot_rates, save_and_close, style
 from nufog.scripting import run
 
 log = logging.getLogger(__name__)
@@ -52,9 +51,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = twin.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, loc="lower left", fontsize=5.5)
-        io.save_figure(fig, outputs["pdf"])
-        io.save_figure(fig, outputs["png"])
-        plt.close(fig)
+        save_and_close(fig, outputs["pdf"], outputs["png"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import math
 import matplotlib.pyplot as plt
 
 from nufog import io
-from nufog.plotting import EXPERIMENT_COLOURS, plot_band_below, plot_exclusion, plot_union_fill, style
+from nufog.plotting import EXPERIMENT_COLOURS, plot_band_below, plot_exclusion, plot_union_fill, save_and_close, style
 from nufog.reference_limits import coupling_product, read_darkcast_limit
 from nufog.scripting import run
 
@@ -62,9 +62,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     models = list(dict.fromkeys(meta["model"] for _, meta in tables))
     fig_cfg = params["fig"]
     references = {model: {} for model in models}
-    for name, ref in fig_cfg.get("reference_limits", {}).items():
+    for ref in fig_cfg.get("reference_limits", {}).values():
         if ref["model"] in references:
-            m, g = read_darkcast_limit(inputs[f"ref_{name}"])
+            m, g = read_darkcast_limit(inputs[ref["input"]])
             references[ref["model"]][ref["label"]] = (m, coupling_product(g, ref["charge_product"]))
     ncols = 2 if len(models) > 1 else 1
     nrows = math.ceil(len(models) / ncols)
@@ -75,9 +75,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
         fig.tight_layout()
-        io.save_figure(fig, outputs["pdf"])
-        io.save_figure(fig, outputs["png"])
-        plt.close(fig)
+        save_and_close(fig, outputs["pdf"], outputs["png"])
     log.info("fig3: %d panels, %d curves", len(models), len(tables))
 
 

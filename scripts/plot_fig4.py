@@ -7,7 +7,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from nufog import io
-from nufog.plotting import style
+from nufog.plotting import save_and_close, style
 from nufog.scripting import run
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         ax.set_title(f"COHERENT CsI 2021, {100 * params['cl']:g} % CL allowed (2 d.o.f.)", fontsize=7)
         ax.legend(loc="upper right")
         ax.set_aspect("equal")
-        io.save_figure(fig, outputs["pdf"])
-        io.save_figure(fig, outputs["png"])
-        plt.close(fig)
+        save_and_close(fig, outputs["pdf"], outputs["png"])
 
 
 if __name__ == "__main__":

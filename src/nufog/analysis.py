@@ -19,7 +19,7 @@ from nufog import units as u
 from nufog.cevns import RecoilKernel
 from nufog.config import log_grid
 from nufog.experiments import Experiment, experiment_from_config
-from nufog.limits import INTERFERENCE_SIGNS, SignalModel
+from nufog.limits import SignalModel, coupling_sign
 from nufog.mediators import ElectronKernel, Mediator, get_model
 from nufog.rates import migdal_rates, solar_model, xenon_target
 
@@ -127,9 +127,6 @@ class Setup:
         n_sm = float(exp.events(self.e_nr_keV, self.sm_rate_nr))
         n_e = float(exp.events(self.e_ee_keV, self.sm_rate_ee, "ee")) if exp.electron_recoils else 0.0
         n_obs, background = exp.counts(n_sm)
-        counts = cfg["count_sets"][cfg.get("counts", "paper")]
-        if not exp.is_projection and not counts.get("background_includes_sm", True):
-            background += n_sm
         sigma_b = exp.background_sigma if limits.get("profile_background", False) else 0.0
         n_lim = float(stats.signal_upper_limit(n_obs, background, limits["cl"], limits["reference"], sigma_b))
         return ExperimentSummary(exp, n_sm, n_e, n_obs, background, sigma_b, n_lim)
@@ -137,9 +134,8 @@ class Setup:
     def signal(self, model_name: str, summary: ExperimentSummary) -> SignalModel:
         model = build_model(model_name, self.config)
         kernel = self.recoil_kernel if model.target == "nucleus" else self.electron_kernel
-        interference = self.config["models"].get(model_name, {}).get("interference", "constructive")
-        sign = INTERFERENCE_SIGNS[interference] if model.interferes else 1.0
-        return SignalModel(model, summary.experiment, kernel, sign)
+        interference = self.config["models"][model_name].get("interference", "constructive")
+        return SignalModel(model, summary.experiment, kernel, coupling_sign(model, interference))
 
 
 def build_model(name: str, config: Mapping[str, Any]) -> Mediator:

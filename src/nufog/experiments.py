@@ -24,6 +24,7 @@ import numpy as np
 from scipy.special import erf
 
 from nufog.quenching import Quenching
+from nufog.quenching import from_config as quenching_from_config
 
 __all__ = [
     "Efficiency",
@@ -126,6 +127,11 @@ class Experiment:
         leptophilic model applies.
     ee_quenching
         Conversion keV_nr -> keV_ee for electron-recoil searches.
+    sm_events_target
+        If set, the efficiency is rescaled so the SM CEvNS expectation equals it (:meth:`normalised`).
+    background_includes_sm
+        False when ``background`` excludes the SM CEvNS expectation (the collaborations' own
+        numbers): :meth:`counts` then adds it.
     """
 
     name: str
@@ -138,6 +144,7 @@ class Experiment:
     electron_recoils: bool = False
     ee_quenching: Quenching = field(default_factory=lambda: Quenching("lindhard"))
     sm_events_target: float | None = None
+    background_includes_sm: bool = True
 
     def __post_init__(self) -> None:
         if not self.exposure_t_yr > 0:
@@ -166,10 +173,12 @@ class Experiment:
         return fold(e_keV, rate, eff, self.exposure_t_yr)
 
     def counts(self, sm_events: float) -> tuple[float, float]:
-        """(observed, background) for the likelihood; a projection uses the SM expectation for both."""
+        """(observed, background) for the likelihood: a projection uses the SM expectation for both,
+        and a background that excludes the SM CEvNS expectation gets it added."""
         if self.is_projection:
             return float(sm_events), float(sm_events)
-        return float(self.observed), float(self.background)
+        extra = 0.0 if self.background_includes_sm else float(sm_events)
+        return float(self.observed), float(self.background) + extra
 
     def normalised(self, e_nr_keV: np.ndarray, sm_rate_nr: np.ndarray) -> Experiment:
         """Rescale the efficiency so the SM CEvNS expectation equals ``sm_events_target``."""
@@ -207,7 +216,6 @@ def experiment_from_config(
 ) -> Experiment:
     """Build an experiment from its config section (counts taken from ``count_sets[counts]``)."""
     counts = cfg["count_sets"][cfg.get("counts", "paper")]
-    q = ee_quenching or {"model": "lindhard", "lindhard_k": 0.166}
     return Experiment(
         name=name,
         label=cfg.get("label", name),
@@ -217,8 +225,7 @@ def experiment_from_config(
         background_sigma=float(counts.get("background_sigma", 0.0)),
         efficiency=efficiency_from_config(cfg["efficiency"], tables),
         electron_recoils=bool(cfg.get("electron_recoils", False)),
-        ee_quenching=Quenching(
-            q.get("model", "lindhard"), float(q.get("q_nr", 0.15)), float(q.get("lindhard_k", 0.166))
-        ),
+        ee_quenching=quenching_from_config(ee_quenching or {"model": "lindhard"}),
         sm_events_target=cfg["efficiency"].get("sm_events"),
+        background_includes_sm=bool(counts.get("background_includes_sm", True)),
     )

@@ -25,10 +25,30 @@ from nufog.cevns import RecoilKernel
 from nufog.experiments import Experiment, fold
 from nufog.mediators import ElectronKernel, Mediator, cevns_rate_terms, electron_rate_terms
 
-__all__ = ["SignalModel", "count_coefficients", "limit_curve", "chi2_map", "summarise_curve", "INTERFERENCE_SIGNS"]
+__all__ = [
+    "SignalModel",
+    "count_coefficients",
+    "limit_curve",
+    "chi2_map",
+    "summarise_curve",
+    "coupling_sign",
+    "INTERFERENCE_SIGNS",
+]
 
 #: coupling sign s in G = s |G| for the vector model (Q_V < 0 in the SM)
 INTERFERENCE_SIGNS = {"constructive": -1.0, "destructive": +1.0}
+
+
+def coupling_sign(model: Mediator, interference: str = "constructive") -> float:
+    """Sign of G for a model: the ``interference`` choice for an interfering (vector) model, +1 otherwise.
+
+    >>> from nufog.mediators import get_model
+    >>> coupling_sign(get_model("universal_vector")), coupling_sign(get_model("universal_scalar"), "destructive")
+    (-1.0, 1.0)
+    """
+    if interference not in INTERFERENCE_SIGNS:
+        raise ValueError(f"interference must be one of {sorted(INTERFERENCE_SIGNS)}, got {interference!r}")
+    return INTERFERENCE_SIGNS[interference] if model.interferes else 1.0
 
 
 @dataclass(frozen=True, eq=False)

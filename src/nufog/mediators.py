@@ -25,12 +25,13 @@ arrays with a leading mass axis.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from nufog import units as u
 from nufog.cevns import RecoilKernel
+from nufog.electron import e_nu_min
 
 __all__ = [
     "HadronicScalarCouplings",
@@ -168,8 +169,6 @@ def get_model(name: str, hadronic: Mapping[str, float] | None = None) -> Mediato
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
     if hadronic:
-        from dataclasses import replace
-
         model = replace(model, hadronic=HadronicScalarCouplings(**hadronic))
     return model
 
@@ -227,7 +226,7 @@ class ElectronKernel:
         t = np.asarray(t_keV, dtype=float) * u.keV
         if t.ndim != 1 or t.size == 0 or np.any(t <= 0):
             raise ValueError("electron recoil grid must be a non-empty 1-d array of positive energies")
-        e_min = (t + np.sqrt(t**2 + 2.0 * u.M_E * t)) / 2.0
+        e_min = e_nu_min(t)
         m2 = sum(c.tail_moments(e_min, powers=(2,))[0] for c in components)
         return cls(t, m2, np.asarray(z_eff, dtype=float), atoms_per_tonne * u.SECONDS_PER_YEAR * u.keV)
 

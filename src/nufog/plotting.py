@@ -21,6 +21,7 @@ __all__ = [
     "STYLE",
     "style",
     "plot_rates",
+    "save_and_close",
     "plot_exclusion",
     "plot_union_fill",
     "plot_band_below",
@@ -43,6 +44,15 @@ def style():
     """Context with the nufog journal style (``paper.mplstyle``), independent of user rc files."""
     with plt.style.context(["default", str(STYLE)]):
         yield
+
+
+def save_and_close(fig, *paths) -> None:
+    """Save ``fig`` to every path (date-free, atomically: :func:`nufog.io.save_figure`) and close it."""
+    from nufog.io import save_figure
+
+    for path in paths:
+        save_figure(fig, path)
+    plt.close(fig)
 
 
 def plot_rates(ax, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], **kwargs):

@@ -98,9 +98,8 @@ def all_outputs():
 
 
 def reference_limit_inputs():
-    """Published limit tables drawn in Fig. 3, keyed ref_<name>."""
-    refs = config["figures"]["fig3"]["reference_limits"]
-    return {f"ref_{name}": cached(ref["input"])[ref["input"]] for name, ref in refs.items()}
+    """Published limit tables drawn in Fig. 3, keyed by manifest name (so input_sha256 covers them)."""
+    return cached(*sorted({ref["input"] for ref in config["figures"]["fig3"]["reference_limits"].values()}))
 
 
 def coherent_inputs(wildcards=None):

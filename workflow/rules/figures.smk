@@ -66,10 +66,7 @@ rule plot_fig3:
     params:
         fig=config["figures"]["fig3"],
         version=VERSION,
-        input_sha256=lambda wc, input: {
-            k: MANIFEST[ref["input"]].sha256
-            for k, ref in ((f"ref_{n}", r) for n, r in config["figures"]["fig3"]["reference_limits"].items())
-        },
+        input_sha256=input_sha256,
     conda:
         "../envs/analysis.yaml"
     script:
