@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.special import xlogy
 
 __all__ = [
     "Modifier",
@@ -37,6 +38,8 @@ __all__ = [
     "Signal",
     "Dataset",
     "combine",
+    "Model",
+    "FitResult",
     "MODIFIER_KINDS",
 ]
 
@@ -228,3 +231,246 @@ def combine(datasets: Sequence[Dataset], name: str) -> Dataset:
         masses_MeV=masses,
         free=frozenset().union(*(d.free for d in datasets)),
     )
+
+
+# --- evaluation and profiling -------------------------------------------------------------------------
+
+
+def _shape_coefficients(theta: np.ndarray, interpolation: str) -> tuple[np.ndarray, ...]:
+    """(c_up, c_down, dc_up, dc_down) with Delta(theta) = c_up (up - nom) + c_down (down - nom)."""
+    t = np.asarray(theta, dtype=float)
+    if interpolation == "linear":
+        pos = t >= 0
+        return np.where(pos, t, 0.0), np.where(pos, 0.0, -t), pos * 1.0, np.where(pos, 0.0, -1.0)
+    inside_up = 0.5 * (t + t * t)
+    inside_down = 0.5 * (t * t - t)
+    c_up = np.where(t > 1, 1.0 + 1.5 * (t - 1), np.where(t < -1, -0.5 * (t + 1), inside_up))
+    c_down = np.where(t > 1, 0.5 * (t - 1), np.where(t < -1, 1.0 - 1.5 * (t + 1), inside_down))
+    dc_up = np.where(t > 1, 1.5, np.where(t < -1, -0.5, 0.5 + t))
+    dc_down = np.where(t > 1, 0.5, np.where(t < -1, -1.5, t - 0.5))
+    return c_up, c_down, dc_up, dc_down
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A sample or signal compiled for evaluation: indices of its nuisances and template differences."""
+
+    nominal: np.ndarray  # (B,) or (2, M, B)
+    norms: tuple[tuple[int, str, float], ...]  # (nuisance index, kind, sigma)
+    shapes: tuple[tuple[int, np.ndarray, np.ndarray, str], ...]  # (index, up - nom, down - nom, interpolation)
+    is_signal: bool
+
+
+@dataclass
+class FitResult:
+    """Profiled fits at P points.
+
+    Attributes
+    ----------
+    theta
+        (P, K) nuisance values, in the order of :attr:`Model.names`.
+    g
+        (P,) coupling product at the minimum (the given one unless it was free).
+    nll2
+        (P,) -2 ln L at the minimum (Baker-Cousins deviance plus pull terms).
+    ok
+        (P,) the fit converged and no nuisance ended on a bound.
+    n_iter
+        Iterations used.
+    """
+
+    theta: np.ndarray
+    g: np.ndarray
+    nll2: np.ndarray
+    ok: np.ndarray
+    n_iter: int
+
+
+class Model:
+    """Vectorised expected counts, -2 ln L and profiled fits of a :class:`Dataset`."""
+
+    def __init__(self, data: Dataset) -> None:
+        self.data = data
+        self.names: tuple[str, ...] = data.nuisances
+        index = {n: k for k, n in enumerate(self.names)}
+        unknown = set(data.free) - set(self.names)
+        if unknown:
+            raise ValueError(f"data set {data.name!r}: free nuisances {sorted(unknown)} act on nothing")
+        self.constrained = np.array([n not in data.free for n in self.names], dtype=bool)
+        self.lower = np.where(self.constrained, -THETA_BOUND, -FREE_BOUND)
+        self.upper = np.where(self.constrained, THETA_BOUND, FREE_BOUND)
+        parts = []
+        for part in (*data.samples, *data.signals):
+            is_signal = isinstance(part, Signal)
+            nominal = part.terms if is_signal else part.nominal
+            norms, shapes = [], []
+            for m in part.modifiers:
+                k = index[m.nuisance]
+                if m.kind == "shape":
+                    shapes.append((k, m.up - nominal, m.down - nominal, m.interpolation))
+                else:
+                    norms.append((k, m.kind, m.sigma))
+                    self.lower[k] = max(self.lower[k], m.lower_bound)
+            parts.append(_Part(nominal, tuple(norms), tuple(shapes), is_signal))
+        self._parts = tuple(parts)
+        self.observed = data.observed
+
+    @property
+    def n_nuisances(self) -> int:
+        return len(self.names)
+
+    def evaluate(
+        self, theta: np.ndarray, g: np.ndarray, mass_index: np.ndarray, jacobian: bool = True, d_g: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Expected counts mu (P, B) and, if asked, d mu / d(theta[, G]) (P, B, K[+1])."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        p = theta.shape[0]
+        g = np.broadcast_to(np.asarray(g, dtype=float), (p,))
+        midx = np.broadcast_to(np.asarray(mass_index, dtype=int), (p,))
+        n_par = self.n_nuisances + (1 if d_g else 0)
+        mu = np.zeros((p, self.observed.size))
+        jac = np.zeros((p, self.observed.size, n_par)) if jacobian else None
+        for part in self._parts:
+            if part.is_signal:
+                lin, quad = part.nominal[0][midx], part.nominal[1][midx]
+            else:
+                tmpl = np.broadcast_to(part.nominal, mu.shape).copy()
+            shape_grads = []
+            for k, d_up, d_down, interp in part.shapes:
+                c_up, c_down, dc_up, dc_down = _shape_coefficients(theta[:, k], interp)
+                if part.is_signal:
+                    lin = lin + c_up[:, None] * d_up[0][midx] + c_down[:, None] * d_down[0][midx]
+                    quad = quad + c_up[:, None] * d_up[1][midx] + c_down[:, None] * d_down[1][midx]
+                    d_lin = dc_up[:, None] * d_up[0][midx] + dc_down[:, None] * d_down[0][midx]
+                    d_quad = dc_up[:, None] * d_up[1][midx] + dc_down[:, None] * d_down[1][midx]
+                    shape_grads.append((k, d_lin * g[:, None] + d_quad * (g * g)[:, None]))
+                else:
+                    tmpl += c_up[:, None] * d_up + c_down[:, None] * d_down
+                    shape_grads.append((k, dc_up[:, None] * d_up + dc_down[:, None] * d_down))
+            if part.is_signal:
+                tmpl = lin * g[:, None] + quad * (g * g)[:, None]
+            factor = np.ones(p)
+            dlog = []
+            for k, kind, sigma in part.norms:
+                if kind == "normal":
+                    f = 1.0 + sigma * theta[:, k]
+                    dlog.append((k, sigma / f))
+                else:
+                    kappa = np.log1p(sigma)
+                    f = np.exp(kappa * theta[:, k])
+                    dlog.append((k, np.full(p, kappa)))
+                factor = factor * f
+            mu += factor[:, None] * tmpl
+            if jacobian:
+                for k, d_tmpl in shape_grads:
+                    jac[:, :, k] += factor[:, None] * d_tmpl
+                for k, dl in dlog:
+                    jac[:, :, k] += (dl * factor)[:, None] * tmpl
+                if d_g and part.is_signal:
+                    jac[:, :, -1] += factor[:, None] * (lin + 2.0 * quad * g[:, None])
+        return mu, jac
+
+    def nll2(self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None) -> np.ndarray:
+        """-2 ln L (Baker-Cousins deviance plus pulls) per point; +inf where some mu <= 0 with n > 0."""
+        n = self.observed if observed is None else observed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = 2.0 * (mu - n + xlogy(n, n) - xlogy(n, mu)).sum(axis=-1)
+        bad = np.any((mu <= 0) & (n > 0), axis=-1) | np.any(mu < 0, axis=-1)
+        pulls = (np.atleast_2d(theta)[:, self.constrained] ** 2).sum(axis=-1)
+        return np.where(bad, np.inf, dev + pulls)
+
+    def profile(
+        self,
+        g: np.ndarray,
+        mass_index: np.ndarray,
+        theta0: np.ndarray | None = None,
+        free_g: bool = False,
+        max_iter: int = 200,
+        tol: float = 1e-10,
+    ) -> FitResult:
+        """Minimise -2 ln L over the nuisances (and over G >= 0 if ``free_g``) at every point.
+
+        Fisher-scoring Newton steps (Hessian 2 sum J J^T / mu + 2 diag(pulls), Jacobi-scaled), projected on
+        the bounds, with a backtracking line search; a point has converged when its Newton decrement
+        g^T H^-1 g falls below ``tol`` (units of -2 ln L).
+        """
+        g = np.atleast_1d(np.asarray(g, dtype=float))
+        p = g.size
+        midx = np.broadcast_to(np.asarray(mass_index, dtype=int), (p,))
+        k_nuis = self.n_nuisances
+        theta = np.zeros((p, k_nuis)) if theta0 is None else np.array(np.broadcast_to(theta0, (p, k_nuis)), float)
+        theta = np.clip(theta, self.lower, self.upper)
+        n_par = k_nuis + (1 if free_g else 0)
+        if n_par == 0:
+            mu, _ = self.evaluate(theta, g, midx, jacobian=False)
+            nll = self.nll2(mu, theta)
+            return FitResult(theta, g.copy(), nll, np.isfinite(nll), 0)
+        lower = np.r_[self.lower, 0.0] if free_g else self.lower
+        upper = np.r_[self.upper, np.inf] if free_g else self.upper
+        pull = np.r_[self.constrained, False] if free_g else self.constrained
+        x = np.concatenate([theta, g[:, None]], axis=1) if free_g else theta
+        done = np.zeros(p, dtype=bool)
+        n = self.observed
+
+        def state(xs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            th, gg = (xs[:, :k_nuis], xs[:, -1]) if free_g else (xs, g[idx])
+            mu, jac = self.evaluate(th, gg, midx[idx], jacobian=True, d_g=free_g)
+            return mu, jac
+
+        stalled = np.zeros(p, dtype=bool)
+        n_iter = 0
+        for _ in range(max_iter):
+            idx = np.nonzero(~done)[0]
+            if idx.size == 0:
+                break
+            n_iter += 1
+            xs = x[idx]
+            mu, jac = state(xs, idx)
+            th = xs[:, :k_nuis]
+            obj = self.nll2(mu, th)
+            safe_mu = np.where(mu > 0, mu, np.inf)
+            grad = 2.0 * np.einsum("pb,pbk->pk", 1.0 - n / safe_mu, jac) + 2.0 * pull * xs
+            hess = 2.0 * np.einsum("pbk,pbl,pb->pkl", jac, jac, 1.0 / safe_mu)
+            hess[:, np.arange(n_par), np.arange(n_par)] += 2.0 * pull
+            at_lo = (xs <= lower + 1e-12) & (grad > 0)
+            at_hi = (xs >= upper - 1e-12) & (grad < 0)
+            fixed = at_lo | at_hi
+            grad = np.where(fixed, 0.0, grad)
+            hess = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, hess)
+            r = np.arange(n_par)
+            hess[:, r, r] += np.where(fixed | (hess[:, r, r] <= 0), 1.0, 0.0)
+            scale = 1.0 / np.sqrt(hess[:, r, r])
+            scaled = hess * scale[:, :, None] * scale[:, None, :]
+            scaled += 1e-12 * np.eye(n_par)
+            step = -np.linalg.solve(scaled, (grad * scale)[..., None])[..., 0] * scale
+            decrement = -(grad * step).sum(axis=1)
+            converged = np.isfinite(obj) & (decrement < tol)
+            done[idx[converged]] = True
+            move = ~converged
+            if not move.any():
+                continue
+            idx, xs, step, obj = idx[move], xs[move], step[move], obj[move]
+            t = np.ones(idx.size)
+            accepted = np.zeros(idx.size, dtype=bool)
+            for _ in range(40):
+                trial = np.clip(xs + t[:, None] * step, lower, upper)
+                mu_t, _ = self.evaluate(
+                    trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=False
+                )
+                obj_t = self.nll2(mu_t, trial[:, :k_nuis])
+                good = ~accepted & (obj_t <= obj + 1e-12 * np.abs(obj))
+                x[idx[good]] = trial[good]
+                accepted |= good
+                if accepted.all():
+                    break
+                t = np.where(accepted, t, 0.5 * t)
+            # no decrease along a Newton direction with a large decrement: numerical trouble
+            done[idx[~accepted]] = True
+            stalled[idx[~accepted]] = True
+        theta = x[:, :k_nuis]
+        g_out = x[:, -1] if free_g else g.copy()
+        mu, _ = self.evaluate(theta, g_out, midx, jacobian=False)
+        nll = self.nll2(mu, theta)
+        on_bound = np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=1)
+        ok = done & ~stalled & np.isfinite(nll) & ~on_bound
+        return FitResult(theta, g_out, nll, ok, n_iter)
