@@ -13,10 +13,13 @@ CONFIG = ROOT / "config.yaml"
 
 
 def mirror_file(name: str) -> Path:
-    """Path of a manifest input inside the mirror (skips the test if the mirror is absent)."""
+    """Path of a manifest input inside the mirror (skips the test if the mirror is absent).
+
+    A registry entry (a data release of many files) gives its directory.
+    """
     entries = yaml.safe_load(MANIFEST.read_text())["inputs"]
     path = MIRROR / entries[name]["file"]
-    if not path.is_file():
+    if not (path.is_dir() if entries[name].get("registry") else path.is_file()):
         pytest.skip(f"input mirror not found ({path}); set NUFOG_DATA_MIRROR")
     return path
 

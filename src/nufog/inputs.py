@@ -9,6 +9,15 @@ Where there is no network, the files come from a *mirror* directory (same relati
 ``file`` in the manifest): the environment variable ``NUFOG_DATA_MIRROR`` or the config key
 ``data.mirror``. When a mirror is set it is tried first (offline runs and CI need no network
 time-outs); the URL is the fallback. The checksum is the same either way.
+
+A data release of many files is one *registry* entry (like a pooch registry): ``registry`` names a
+text file (relative to the manifest) with one line per file, ``relative/path sha256 [url]``;
+``file`` is the directory of the release in the cache and the mirror, ``url`` the base URL at the
+pinned commit (a member's URL is ``url + relative/path`` unless the line gives its own), and
+``sha256`` the checksum of the registry file itself, so the manifest pins every member. Fetching a
+registry entry fetches every member (each verified; files already complete are kept) and then
+writes the stamp file ``REGISTRY_STAMP`` in the directory: a build rule can use the stamp as the
+output that stands for the whole release.
 """
 
 from __future__ import annotations
@@ -36,9 +45,14 @@ __all__ = [
     "verify",
     "resolve_mirror",
     "MIRROR_ENV",
+    "REGISTRY_STAMP",
+    "registry_members",
+    "member_entries",
 ]
 
 MIRROR_ENV = "NUFOG_DATA_MIRROR"
+#: written into a registry entry's directory once every member is fetched and verified
+REGISTRY_STAMP = ".registry_complete"
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +71,12 @@ class InputEntry:
     reference: str
     licence: str
     upstream: str | None = None
+    registry: str | None = None
+
+    @property
+    def is_registry(self) -> bool:
+        """True for a release of many files (``file`` is then a directory)."""
+        return self.registry is not None
 
 
 def load_manifest(path: str | Path) -> dict[str, InputEntry]:
@@ -71,8 +91,57 @@ def load_manifest(path: str | Path) -> dict[str, InputEntry]:
             raise InputError(f"{path}: input {name!r} lacks {sorted(missing)}")
         if len(entry["sha256"]) != 64:
             raise InputError(f"{path}: input {name!r} has a malformed sha256")
+        entry = dict(entry)
+        if entry.get("registry") is not None:
+            registry = (Path(path).resolve().parent / entry["registry"]).resolve()
+            if not registry.is_file():
+                raise InputError(f"{path}: input {name!r}: registry file {registry} does not exist")
+            if not entry["url"].endswith("/"):
+                raise InputError(f"{path}: input {name!r}: the base url of a registry must end with '/'")
+            entry["registry"] = str(registry)
         out[name] = InputEntry(name=name, **entry)
     return out
+
+
+def registry_members(entry: InputEntry) -> dict[str, tuple[str, str]]:
+    """Members of a registry entry: relative path -> (sha256, url), the registry checked against the manifest."""
+    if not entry.is_registry:
+        raise InputError(f"input {entry.name!r} is a single file, not a registry")
+    actual = sha256_of(entry.registry)
+    if actual != entry.sha256:
+        raise InputError(
+            f"input {entry.name!r}: registry {entry.registry} has sha256 {actual}, the manifest pins {entry.sha256}"
+        )
+    out: dict[str, tuple[str, str]] = {}
+    for k, line in enumerate(Path(entry.registry).read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) not in (2, 3) or len(parts[1]) != 64 or parts[0].startswith("/") or ".." in parts[0].split("/"):
+            raise InputError(f"{entry.registry}:{k}: expected 'relative/path sha256 [url]', got {line!r}")
+        if parts[0] in out:
+            raise InputError(f"{entry.registry}:{k}: {parts[0]} is listed twice")
+        out[parts[0]] = (parts[1], parts[2] if len(parts) == 3 else entry.url + parts[0])
+    if not out:
+        raise InputError(f"input {entry.name!r}: registry {entry.registry} lists no files")
+    return out
+
+
+def member_entries(entry: InputEntry) -> list[InputEntry]:
+    """One single-file entry per member of a registry (``file`` relative to the cache and the mirror)."""
+    return [
+        InputEntry(
+            name=f"{entry.name}:{rel}",
+            file=f"{entry.file.rstrip('/')}/{rel}",
+            url=url,
+            sha256=sha,
+            reference=entry.reference,
+            licence=entry.licence,
+            upstream=entry.upstream,
+        )
+        for rel, (sha, url) in registry_members(entry).items()
+    ]
 
 
 def sha256_of(path: str | Path) -> str:
@@ -91,8 +160,15 @@ def resolve_mirror(config_value: str | None) -> Path | None:
 
 
 def verify(path: str | Path, entry: InputEntry) -> None:
-    """Raise :class:`InputError` if ``path`` is missing or its sha256 differs from the manifest."""
+    """Raise :class:`InputError` if ``path`` is missing or its sha256 differs from the manifest.
+
+    For a registry entry ``path`` is the release directory and every member is checked.
+    """
     path = Path(path)
+    if entry.is_registry:
+        for member in member_entries(entry):
+            verify(path / member.file[len(entry.file.rstrip("/")) + 1 :], member)
+        return
     if not path.is_file():
         raise InputError(f"input {entry.name!r}: {path} does not exist; run `snakemake {path}`")
     actual = sha256_of(path)
@@ -121,8 +197,13 @@ def fetch(
     Tries the mirror first when one is given, then the URL ``retries`` times with exponential
     back-off. Raises :class:`InputError` naming the input, URL, checksums and the mirror
     variable if nothing gave the right bytes. ``dest`` is only ever created complete.
+
+    For a registry entry ``dest`` is the release directory: every member is fetched into it (a member
+    already there with the right sha256 is kept), then the stamp ``REGISTRY_STAMP`` is written.
     """
     dest = Path(dest)
+    if entry.is_registry:
+        return _fetch_registry(entry, dest, mirror, timeout_s, retries)
     dest.parent.mkdir(parents=True, exist_ok=True)
     attempts: list[str] = []
     sources: list[tuple[str, str]] = []
@@ -161,6 +242,27 @@ def fetch(
         f"Without network, set {MIRROR_ENV}=/path/to/mirror (or config data.mirror) to a directory "
         f"holding {entry.file}; its sha256 must be {entry.sha256}."
     )
+
+
+def _fetch_registry(entry: InputEntry, dest: Path, mirror: str | Path | None, timeout_s: float, retries: int) -> str:
+    stamp = dest / REGISTRY_STAMP
+    stamp.unlink(missing_ok=True)
+    prefix = len(entry.file.rstrip("/")) + 1
+    counts: dict[str, int] = {}
+    for member in member_entries(entry):
+        target = dest / member.file[prefix:]
+        if target.is_file() and sha256_of(target) == member.sha256:
+            kind = "cache"
+        else:
+            kind = fetch(member, target, mirror, timeout_s, retries).split(":", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    summary = ", ".join(f"{n} from {k}" for k, n in sorted(counts.items()))
+    fd, tmp = tempfile.mkstemp(prefix=f".{REGISTRY_STAMP}.", suffix=".part", dir=dest)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{entry.name} {entry.sha256} {sum(counts.values())} files ({summary})\n")
+    os.replace(tmp, stamp)
+    log.info("fetched registry %s: %s", entry.name, summary)
+    return f"registry:{summary}"
 
 
 def checksums(paths: Mapping[str, str | Path]) -> dict[str, str]:

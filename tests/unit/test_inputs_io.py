@@ -8,7 +8,16 @@ import pandas as pd
 import pytest
 
 from nufog import io
-from nufog.inputs import InputEntry, InputError, fetch, load_manifest, sha256_of, verify
+from nufog.inputs import (
+    REGISTRY_STAMP,
+    InputEntry,
+    InputError,
+    fetch,
+    load_manifest,
+    member_entries,
+    sha256_of,
+    verify,
+)
 from nufog.scripting import verify_inputs
 
 from ..conftest import MANIFEST, MIRROR
@@ -27,7 +36,53 @@ def test_manifest_covers_mirror_with_matching_checksums():
         pytest.skip("no mirror")
     for e in entries.values():
         assert e.url.startswith("https://raw.githubusercontent.com/") and len(e.url.split("/")[5]) == 40
-        assert sha256_of(MIRROR / e.file) == e.sha256, e.name
+        if e.is_registry:
+            verify(MIRROR / e.file, e)  # every member of the release
+        else:
+            assert sha256_of(MIRROR / e.file) == e.sha256, e.name
+
+
+def registry_for(tmp_path, files):
+    """A registry entry over ``files`` (relative path -> bytes) in a mirror under tmp_path."""
+    lines = ["# test registry"]
+    for rel, content in files.items():
+        (tmp_path / "mirror" / "rel" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mirror" / "rel" / rel).write_bytes(content)
+        lines.append(f"{rel} {hashlib.sha256(content).hexdigest()}")
+    (tmp_path / "registries").mkdir(exist_ok=True)
+    (tmp_path / "registries" / "r.txt").write_text("\n".join(lines) + "\n")
+    sha = sha256_of(tmp_path / "registries" / "r.txt")
+    (tmp_path / "inputs.yaml").write_text(
+        "inputs:\n  rel:\n    file: rel\n    registry: registries/r.txt\n"
+        f"    url: http://127.0.0.1:9/base/\n    sha256: {sha}\n    reference: ref\n    licence: CC0\n"
+    )
+    return load_manifest(tmp_path / "inputs.yaml")["rel"]
+
+
+def test_registry_entry_fetches_every_member(tmp_path):
+    e = registry_for(tmp_path, {"a.txt": b"A", "sub/b.h5": b"BB"})
+    members = member_entries(e)
+    assert [m.file for m in members] == ["rel/a.txt", "rel/sub/b.h5"]
+    assert members[1].url == "http://127.0.0.1:9/base/sub/b.h5"
+    dest = tmp_path / "cache" / "rel"
+    assert fetch(e, dest, mirror=tmp_path / "mirror", retries=1) == "registry:2 from mirror"
+    assert (dest / "sub" / "b.h5").read_bytes() == b"BB" and (dest / REGISTRY_STAMP).is_file()
+    verify(dest, e)
+    # a second fetch keeps the verified files
+    assert fetch(e, dest, mirror=tmp_path / "mirror", retries=1) == "registry:2 from cache"
+
+
+def test_registry_member_corrupt_or_registry_changed_is_rejected(tmp_path):
+    e = registry_for(tmp_path, {"a.txt": b"A", "b.txt": b"B"})
+    (tmp_path / "mirror" / "rel" / "b.txt").write_bytes(b"tampered")
+    dest = tmp_path / "cache" / "rel"
+    with pytest.raises(InputError, match="rel:b.txt"):
+        fetch(e, dest, mirror=tmp_path / "mirror", timeout_s=2, retries=1)
+    assert not (dest / REGISTRY_STAMP).exists() and not (dest / "b.txt").exists()
+    with (tmp_path / "registries" / "r.txt").open("a") as fh:
+        fh.write("c.txt " + "0" * 64 + "\n")
+    with pytest.raises(InputError, match="the manifest pins"):
+        member_entries(e)
 
 
 def test_fetch_from_mirror_verifies(tmp_path):

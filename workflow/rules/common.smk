@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nufog
 from nufog.config import ConfigError, validate_config
-from nufog.inputs import load_manifest, resolve_mirror
+from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -23,16 +23,24 @@ VERSION = nufog.__version__
 
 
 def cached(*names):
-    """Cache paths of manifest inputs, keyed by input name (for `input: **cached(...)`)."""
+    """Cache paths of manifest inputs, keyed by input name (for `input: **cached(...)`).
+
+    A registry entry (a data release of many files) gives its stamp file: the release directory
+    is its parent.
+    """
     unknown = [n for n in names if n not in MANIFEST]
     if unknown:
         raise WorkflowError(f"inputs {unknown} are not in {MANIFEST_PATH}")
-    return {n: f"{CACHE}/{MANIFEST[n].file}" for n in names}
+    return {
+        n: f"{CACHE}/{MANIFEST[n].file}/{REGISTRY_STAMP}" if MANIFEST[n].is_registry else f"{CACHE}/{MANIFEST[n].file}"
+        for n in names
+    }
 
 
 def input_sha256(wildcards, input):
     """Expected sha256 of every manifest input of a job (params), checked before the inputs are read."""
-    return {name: MANIFEST[name].sha256 for name in input.keys() if name in MANIFEST}
+    # a registry entry's stamp file is written only after every member passed its sha256
+    return {name: MANIFEST[name].sha256 for name in input.keys() if name in MANIFEST and not MANIFEST[name].is_registry}
 
 
 def solar_inputs():

@@ -3,6 +3,7 @@
 
 localrules:
     download_input,
+    download_registry,
 
 
 rule download_input:
@@ -10,11 +11,30 @@ rule download_input:
     output:
         f"{CACHE}/{{file}}",
     wildcard_constraints:
-        file="|".join(re.escape(e.file) for e in MANIFEST.values()),
+        file="|".join(re.escape(e.file) for e in MANIFEST.values() if not e.is_registry),
     log:
         "logs/download/{file}.log",
     params:
         entry=lambda wc: next(e for e in MANIFEST.values() if e.file == wc.file),
+        mirror=MIRROR,
+        timeout_s=config["data"]["timeout_s"],
+        retries=config["data"]["retries"],
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/download_input.py"
+
+
+rule download_registry:
+    """A data release of many files (a registry entry): every file verified, then the stamp file."""
+    output:
+        f"{CACHE}/{{release}}/{REGISTRY_STAMP}",
+    wildcard_constraints:
+        release="|".join(re.escape(e.file) for e in MANIFEST.values() if e.is_registry) or "^$",
+    log:
+        "logs/download/{release}.log",
+    params:
+        entry=lambda wc: next(e for e in MANIFEST.values() if e.is_registry and e.file == wc.release),
         mirror=MIRROR,
         timeout_s=config["data"]["timeout_s"],
         retries=config["data"]["retries"],
