@@ -117,6 +117,8 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     experiments = config.get("experiments", {})
     for name, exp in experiments.items():
         key = f"experiments.{name}"
+        if exp.get("kind", "counting") != "counting":
+            continue
         if exp.get("counts", "paper") not in exp["count_sets"]:
             out.append(
                 f"config key '{key}.counts': {exp.get('counts')!r} is not one of count_sets {sorted(exp['count_sets'])}"
@@ -145,9 +147,14 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
                     f"config key 'models.{name}.experiments': {exp_name!r} rejects electron recoils "
                     f"(experiments.{exp_name}.electron_recoils is false)"
                 )
-        lo, hi = model["coupling_range"]
-        if not lo < hi:
-            out.append(f"config key 'models.{name}.coupling_range': min ({lo}) must be below max ({hi})")
+    for name, comb in (config.get("combinations") or {}).items():
+        if name in experiments:
+            out.append(f"config key 'combinations.{name}': the name is already a data set under 'experiments'")
+        for exp_name in comb["datasets"]:
+            if exp_name not in experiments:
+                out.append(
+                    f"config key 'combinations.{name}.datasets': {exp_name!r} is not defined under 'experiments'"
+                )
     for name, grid in (config.get("limits") or {}).items():
         if isinstance(grid, Mapping) and {"min", "max", "n"} <= set(grid) and grid["min"] >= grid["max"]:
             out.append(f"config key 'limits.{name}': min ({grid['min']}) must be below max ({grid['max']})")

@@ -25,7 +25,7 @@ band edges are the limits for the Poisson quantiles of n under the background-on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,28 +371,38 @@ def signal_dataset(n_obs: float, background: float, sigma_b: float = 0.0, name: 
     )
 
 
-def discovery_significance(data: Dataset, sm_sample: str, asimov: bool = False) -> float:
-    """Significance Z = sqrt(q0) of the sample ``sm_sample`` (e.g. SM CEvNS): its normalisation mu >= 0
-    free against mu = 0, the other nuisances profiled; on the Asimov data set if ``asimov``."""
+def discovery_significance(data: Dataset, samples: Sequence[str], asimov: bool = False) -> float:
+    """Significance Z = sqrt(q0) of the samples ``samples`` (e.g. the SM CEvNS of every flux group): their
+    common strength mu >= 0 free against mu = 0, every nuisance profiled; on the Asimov data set (the
+    nominal expectation) if ``asimov``."""
     from dataclasses import replace
 
     from nufog.likelihood import Signal
 
     names = [s.name for s in data.samples]
-    if sm_sample not in names:
-        raise ValueError(f"data set {data.name!r} has no sample {sm_sample!r}; samples: {names}")
-    sm = data.samples[names.index(sm_sample)]
-    others = tuple(s for s in data.samples if s.name != sm_sample)
+    missing = [n for n in samples if n not in names]
+    if missing or not samples:
+        raise ValueError(f"data set {data.name!r} has no samples {missing or samples}; samples: {names}")
+
+    def as_terms(values: np.ndarray) -> np.ndarray:
+        return np.stack([values[None, :], np.zeros((1, values.size))])
+
+    probes = []
+    for s in data.samples:
+        if s.name in samples:
+            mods = tuple(
+                replace(m, down=as_terms(m.down), up=as_terms(m.up)) if m.kind == "shape" else m for m in s.modifiers
+            )
+            probes.append(Signal(s.name, as_terms(s.nominal), mods))
+    others = tuple(s for s in data.samples if s.name not in samples)
     if not others:
-        raise ValueError(f"data set {data.name!r}: no background besides {sm_sample!r}")
-    terms = np.stack([sm.nominal[None, :], np.zeros((1, data.n_bins))])
-    shape_free = tuple(m for m in sm.modifiers if m.kind != "shape")
-    probe = replace(data, samples=others, signals=(Signal(sm_sample, terms, shape_free),), masses_MeV=np.array([1.0]))
+        raise ValueError(f"data set {data.name!r}: no background besides {list(samples)}")
+    probe = replace(data, samples=others, signals=tuple(probes), masses_MeV=np.array([1.0]))
     if asimov:
         probe = probe.with_observed(data.expected_sm())
     model = Model(probe)
     null = model.profile(np.zeros(1), np.zeros(1, dtype=int))
     best = model.profile(np.ones(1), np.zeros(1, dtype=int), free_g=True)
     if not (null.ok[0] and best.ok[0]):
-        raise RuntimeError(f"data set {data.name!r}: the discovery fit of {sm_sample!r} did not converge")
+        raise RuntimeError(f"data set {data.name!r}: the discovery fit of {list(samples)} did not converge")
     return float(np.sqrt(max(null.nll2[0] - best.nll2[0], 0.0)))

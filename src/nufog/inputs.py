@@ -45,6 +45,7 @@ __all__ = [
     "verify",
     "resolve_mirror",
     "MIRROR_ENV",
+    "fetch_job",
     "REGISTRY_STAMP",
     "registry_members",
     "member_entries",
@@ -268,3 +269,21 @@ def _fetch_registry(entry: InputEntry, dest: Path, mirror: str | Path | None, ti
 def checksums(paths: Mapping[str, str | Path]) -> dict[str, str]:
     """sha256 of each named file, for provenance."""
     return {name: sha256_of(p) for name, p in sorted(paths.items())}
+
+
+def fetch_job(entry: InputEntry, output: str | Path, mirror, timeout_s: float, retries: int, log_path) -> None:
+    """The download rules' body (run inside the Snakemake process: no interpreter start-up per input).
+
+    A registry entry's ``output`` is the stamp file inside its release directory. The outcome is logged to
+    ``log_path``.
+    """
+    output = Path(output)
+    dest = output.parent if entry.is_registry else output
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as fh:
+        try:
+            source = fetch(entry, dest, mirror, timeout_s, retries)
+        except InputError as exc:
+            fh.write(f"{exc}\n")
+            raise
+        fh.write(f"{output} <- {source} ({entry.reference})\n")

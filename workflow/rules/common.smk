@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nufog
 from nufog.config import ConfigError, validate_config
-from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
+from nufog.inputs import REGISTRY_STAMP, fetch_job, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -57,8 +57,6 @@ def rate_inputs(wildcards):
 
 MODELS = list(config["models"])
 EXPERIMENTS = list(config["experiments"])
-#: every (model, experiment) pair the config asks for
-PAIRS = [(m, e) for m in MODELS for e in config["models"][m]["experiments"]]
 
 # longest names first, so that e.g. `xlzd_low` is not read as `xlzd` + `_low`
 wildcard_constraints:
@@ -66,22 +64,84 @@ wildcard_constraints:
     experiment="|".join(sorted(map(re.escape, EXPERIMENTS), key=len, reverse=True)),
 
 
-def analysis_inputs(wildcards=None):
-    """Everything the xenon analysis reads: solar files, binding energies, efficiency tables."""
-    tables = sorted(
-        {e["efficiency"]["input"] for e in config["experiments"].values() if e["efficiency"]["kind"] == "table"}
+def efficiency_tables():
+    return sorted(
+        {
+            e["efficiency"]["input"]
+            for e in config["experiments"].values()
+            if e.get("kind", "counting") == "counting" and e["efficiency"]["kind"] == "table"
+        }
     )
-    return {**solar_inputs(), **cached("xe_binding", *tables)}
+
+
+def analysis_inputs(wildcards=None):
+    """Everything the xenon counting analysis reads: solar files, binding energies, efficiency tables."""
+    return {**solar_inputs(), **cached("xe_binding", *efficiency_tables())}
 
 
 def analysis_params():
     """Config sections of the xenon analysis (their hash goes into the provenance)."""
-    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks")
+    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks", "grids")
     return {k: config[k] for k in keys if k in config}
 
 
-def pair_outputs(pattern):
-    return [pattern.format(model=m, experiment=e) for m, e in PAIRS]
+def models_using(experiment):
+    """{model: its config} for the models that list ``experiment``."""
+    return {m: cfg for m, cfg in config["models"].items() if experiment in cfg["experiments"]}
+
+
+def fold_limit_keys():
+    """The ``limits`` keys a fold uses: folding grids, mediator masses, keV_nr -> keV_ee conversion."""
+    keys = ("m_med_MeV", "e_nr_keV", "e_ee_keV", "ee_quenching")
+    return {k: config["limits"][k] for k in keys if k in config["limits"]}
+
+
+def fold_inputs(wildcards):
+    """Inputs of one data set's fold: solar files and binding energies, plus its efficiency table, the
+    Migdal table (data sets that keep electron recoils) or its release files."""
+    cfg = config["experiments"][wildcards.experiment]
+    names = ["xe_binding"]
+    if cfg.get("kind", "counting") == "counting":
+        if cfg["efficiency"]["kind"] == "table":
+            names.append(cfg["efficiency"]["input"])
+        if cfg.get("electron_recoils", False):
+            names.append("migdal_xe")
+    else:
+        names += [cfg["release"]] + ([cfg["model"]] if "model" in cfg else [])
+    return {**solar_inputs(), **cached(*names)}
+
+
+#: ``limits`` keys of the limit jobs (an edit elsewhere reruns no limit job)
+LIMIT_SETTINGS = {k: config["limits"][k] for k in ("cl", "method", "reference", "cls_mode", "profile")}
+
+
+def _limit_jobs():
+    """{name: (data sets, models, label)}: one limit job per data set and per combination."""
+    jobs = {}
+    for exp, cfg in config["experiments"].items():
+        models = list(models_using(exp))
+        if models:
+            jobs[exp] = ([exp], models, cfg.get("label", exp))
+    for comb, cfg in config["combinations"].items():
+        models = [m for m, mc in config["models"].items() if set(cfg["datasets"]) <= set(mc["experiments"])]
+        if models:
+            jobs[comb] = (list(cfg["datasets"]), models, cfg.get("label", comb))
+    return jobs
+
+
+LIMIT_JOBS = _limit_jobs()
+
+
+def all_limit_files():
+    """Every limit curve: data sets, combinations and COHERENT."""
+    xenon = [f"results/limits/{m}_{name}.parquet" for name, (_, models, _) in LIMIT_JOBS.items() for m in models]
+    return xenon + coherent_limit_outputs()
+
+
+def table_inputs(wildcards=None):
+    """Fold files of every data set (counts, SM expectations) and the counting inputs (benchmark events)."""
+    folds = {f"fold_{e}": f"results/fold/{e}.parquet" for e in config["experiments"]}
+    return {**folds, **analysis_inputs(), **cached("migdal_xe")}
 
 
 def all_outputs():
@@ -93,15 +153,13 @@ def all_outputs():
         "results/tables/table1.csv",
         "results/tables/table1.md",
         "results/tables/limits_summary.csv",
-        *pair_outputs("results/limits/{model}_{experiment}.parquet"),
-        *pair_outputs("results/scans/{model}_{experiment}.parquet"),
+        *all_limit_files(),
         "results/figures/fig2_spectra.pdf",
         "results/figures/fig3_limits.pdf",
         "results/coherent/sm_fit.json",
         "results/coherent/nsi_scan.parquet",
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
-        *coherent_limit_outputs(),
     ]
 
 

@@ -56,7 +56,7 @@ rule plot_fig2:
 rule plot_fig3:
     """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
     input:
-        limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
+        limits=all_limit_files(),
         **reference_limit_inputs(),
     output:
         pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
