@@ -27,12 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CEVNS = ("tests/unit/test_cevns.py", "tests/unit/test_cross_sections.py")
-MEDIATORS = ("tests/unit/test_cross_sections.py", "tests/unit/test_limits.py")
-ELECTRON = ("tests/unit/test_electron.py", "tests/unit/test_cross_sections.py")
-LEPTO = ("tests/unit/test_cross_sections.py", "tests/unit/test_limits.py")
-QUENCH = ("tests/unit/test_cross_sections.py", "tests/unit/test_migdal.py", "tests/unit/test_limits.py")
-FOLD = ("tests/unit/test_cross_sections.py", "tests/unit/test_limits.py")
+# the new file first: with -x a caught mutation stops at its first failure
+NEW = "tests/unit/test_cross_sections.py"
+CEVNS = (NEW, "tests/unit/test_cevns.py")
+MEDIATORS = (NEW, "tests/unit/test_limits.py")
+ELECTRON = (NEW, "tests/unit/test_electron.py")
+LEPTO = (NEW, "tests/unit/test_limits.py")
+QUENCH = (NEW, "tests/unit/test_migdal.py", "tests/unit/test_limits.py")
+FOLD = (NEW, "tests/unit/test_limits.py")
 
 
 @dataclass(frozen=True)
