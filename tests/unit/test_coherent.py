@@ -583,4 +583,16 @@ def test_profiles_from_root_file(tmp_path):
     analysis = analysis_from_config(cfg, RELEASE_DIR)
     assert analysis.profiles["delayed"] is not None and isinstance(analysis.profiles["prompt"], type(prompt))
     sm = analysis.sm_prediction()
-    assert 250 < sm["total"] < 400  # same fluence and cross section; only the timing differs
+    # same fluence and cross section, only the timing differs: the energy spectra equal those of the
+    # analytic-profile analysis, and each timing group scales by its weighted in-window fraction
+    default = analysis_from_config(dict(cfg, sns_flux_root=None), RELEASE_DIR)
+    assert analysis.sm_spectra == pytest.approx(default.sm_spectra, rel=1e-12, abs=0)
+    sm_default = default.sm_prediction()
+    te = analysis.timing_efficiency
+    for g in ("prompt", "delayed"):
+        w = [
+            a.profiles[g].window_integrals(a.t_edges, 0.0, te.knee_us, te.rate_per_us)[0].sum()
+            for a in (analysis, default)
+        ]
+        assert sm[g] / sm_default[g] == pytest.approx(w[0] / w[1], rel=1e-9)
+    assert sm["total"] == pytest.approx(sm["prompt"] + sm["delayed"], rel=1e-12)
