@@ -36,6 +36,7 @@ __all__ = [
     "verify",
     "resolve_mirror",
     "MIRROR_ENV",
+    "umask_mode",
 ]
 
 MIRROR_ENV = "NUFOG_DATA_MIRROR"
@@ -73,6 +74,14 @@ def load_manifest(path: str | Path) -> dict[str, InputEntry]:
             raise InputError(f"{path}: input {name!r} has a malformed sha256")
         out[name] = InputEntry(name=name, **entry)
     return out
+
+
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` with the process umask applied: the permissions ``open`` would give a new file
+    (``tempfile.mkstemp`` always creates 0600, whatever the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
 
 
 def sha256_of(path: str | Path) -> str:
@@ -147,6 +156,7 @@ def fetch(
             if actual != entry.sha256:
                 attempts.append(f"{kind}: {where} has sha256 {actual}, expected {entry.sha256}")
                 continue
+            os.chmod(tmp, umask_mode())  # mkstemp creates 0600
             os.replace(tmp, dest)
             log.info("fetched %s from %s %s (sha256 ok)", entry.name, kind, where)
             return f"{kind}:{where}"

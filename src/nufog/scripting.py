@@ -54,6 +54,11 @@ def named(io: Any) -> dict[str, Any]:
     return {str(i): v for i, v in enumerate(io)}
 
 
+#: Third-party loggers that write pages of INFO/DEBUG lines (fontTools subsetting every PDF font,
+#: matplotlib's font manager, PIL's PNG chunks): only their warnings reach the rule's log.
+QUIET_LOGGERS = ("fontTools", "matplotlib", "PIL")
+
+
 def run(snakemake: Any, main: Callable[..., Any]) -> Any:
     """Log to ``snakemake.log[0]`` (file and stderr) and call ``main(inputs, outputs, params)``."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -66,6 +71,8 @@ def run(snakemake: Any, main: Callable[..., Any]) -> Any:
         force=True,
     )
     logging.captureWarnings(True)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     log = logging.getLogger(f"nufog.rule.{snakemake.rule}")
     log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards.items()))
     params = dict(snakemake.params.items())
