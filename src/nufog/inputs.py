@@ -108,7 +108,8 @@ def verify(path: str | Path, entry: InputEntry) -> None:
     if actual != entry.sha256:
         raise InputError(
             f"input {entry.name!r}: {path} is corrupt or was changed "
-            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake to fetch it again."
+            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake with --forcerun "
+            "naming the rule that reads it, to fetch it again and redo that rule's jobs."
         )
 
 
