@@ -5,6 +5,10 @@ from snakemake.utils import min_version
 min_version("9.27")
 
 
+# before `configfile:`, whose YAML errors would name neither the file nor the line
+include: "workflow/rules/preflight.smk"
+
+
 configfile: "config.yaml"
 
 

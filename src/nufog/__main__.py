@@ -11,14 +11,30 @@ from pathlib import Path
 from nufog import __version__
 
 
+def _fail(message: str, code: int = 1) -> int:
+    """One line on stderr naming the problem, no traceback."""
+    print(f"nufog: {message}", file=sys.stderr)
+    return code
+
+
 def _info(path: str) -> int:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from nufog.io import read_metadata
 
-    meta = read_metadata(path)
+    if not Path(path).exists():
+        return _fail(f"{path}: no such file", 2)
+    if not Path(path).is_file():
+        return _fail(f"{path}: not a file", 2)
+    try:
+        parquet = pq.ParquetFile(path)
+        meta = read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        return _fail(f"{path}: not a Parquet file ({str(exc).splitlines()[0]})")
+    except ValueError as exc:  # a Parquet file without nufog metadata
+        return _fail(str(exc))
     prov = meta.get("provenance", {})
-    parquet = pq.ParquetFile(path)
     print(f"{path}: {parquet.metadata.num_rows} rows")
     print("columns [unit]:")
     units = meta.get("units", {})
@@ -36,29 +52,20 @@ def _info(path: str) -> int:
 
 
 def _check_config(paths: list[str]) -> int:
-    import yaml
+    from nufog.config import ConfigError, check_config_files, validate_config
 
-    from nufog.config import ConfigError, validate_config
-
-    config: dict = {}
-    for path in paths:
-        _merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        return _fail(f"config file {missing[0]}: no such file", 2)
     try:
-        validate_config(config)
+        # merged as Snakemake does with several --configfile (later files win key by key), read
+        # strictly: syntax errors with file and line, duplicate keys, ignored empty mappings
+        validate_config(check_config_files(paths))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"{', '.join(paths)}: valid")
     return 0
-
-
-def _merge(base: dict, update: dict) -> None:
-    """Deep merge, later files win (as Snakemake does with several --configfile)."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
 
 
 def main(argv: list[str] | None = None) -> int:

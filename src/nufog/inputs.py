@@ -49,6 +49,7 @@ __all__ = [
     "REGISTRY_STAMP",
     "registry_members",
     "member_entries",
+    "umask_mode",
 ]
 
 MIRROR_ENV = "NUFOG_DATA_MIRROR"
@@ -145,6 +146,14 @@ def member_entries(entry: InputEntry) -> list[InputEntry]:
     ]
 
 
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` with the process umask applied: the permissions ``open`` would give a new file
+    (``tempfile.mkstemp`` always creates 0600, whatever the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def sha256_of(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
@@ -176,7 +185,8 @@ def verify(path: str | Path, entry: InputEntry) -> None:
     if actual != entry.sha256:
         raise InputError(
             f"input {entry.name!r}: {path} is corrupt or was changed "
-            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake to fetch it again."
+            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake with --forcerun "
+            "naming the rule that reads it, to fetch it again and redo that rule's jobs."
         )
 
 
@@ -229,6 +239,7 @@ def fetch(
             if actual != entry.sha256:
                 attempts.append(f"{kind}: {where} has sha256 {actual}, expected {entry.sha256}")
                 continue
+            os.chmod(tmp, umask_mode())  # mkstemp creates 0600
             os.replace(tmp, dest)
             log.info("fetched %s from %s %s (sha256 ok)", entry.name, kind, where)
             return f"{kind}:{where}"

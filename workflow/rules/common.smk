@@ -3,11 +3,20 @@ import re
 from pathlib import Path
 
 import nufog
-from nufog.config import ConfigError, validate_config
+from nufog.config import ConfigError, check_config_files, validate_config
 from nufog.inputs import REGISTRY_STAMP, fetch_job, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
 
+def config_files_in_merge_order():
+    """The config files Snakemake merged, earliest first: the Snakefile's `configfile:` (when it
+    exists in the working directory), then the --configfile ones."""
+    cli = [str(f) for f in workflow.config_settings.configfiles]
+    return [str(f) for f in workflow.configfiles if str(f) not in cli] + cli
+
+
 try:
+    # Snakemake's loader keeps the last of two duplicate keys and drops empty mappings: re-read strictly
+    check_config_files(config_files_in_merge_order())
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
