@@ -23,19 +23,9 @@ Time part: the analytic arrival-time profiles of :mod:`nufog.sns` integrated ove
 the timing efficiency eps_T. The anti-coincident sample supports eps_T: its steady-state time
 distribution falls as eps_T does (tested).
 
-Backgrounds:
-
-- steady state (SS): the anti-coincident (AC) events, same window length. Default ``"factorised"``:
-  the AC PE histogram times the eps_T-weighted time-bin widths (the SS rate is constant in time), which
-  avoids the Poisson noise of a 2-d histogram with ~1 AC event per fine time bin; ``"binned"`` uses
-  the AC 2-d histogram directly. sigma_SS = 1/sqrt(N_AC in the ROI) = 2.8 %.
-- BRN and NIN: factorised PE x time shapes from ``brnPE/ninPE`` (PDFs normalised to 1 below 60 PE)
-  and ``brnTrec/ninTrec`` (10-ns histograms, no timing efficiency in them), times eps_T. Their
-  normalisations ``n_brn`` = 18.4 and ``n_nin`` = 5.6 are the expected events with PE < 60 and
-  0 <= t < 6 us *before* the timing efficiency; these third-party numbers are unverified
-  (reference_constants.yaml) but are what the release's own normalisations imply:
-  sum(Trec in the window) / sum(PE pdf over all PE) = 18.45 and 5.62 (tested). After eps_T they
-  contribute 18.3 and 5.2 events. sigma_BRN = 25 %, sigma_NIN = 35 %.
+Backgrounds: steady state (anti-coincident data), BRN and NIN templates from the release
+(:func:`nufog.coherent_release.background_templates`); sigma_SS = 1/sqrt(N_AC in the ROI) = 2.8 %,
+sigma_BRN = 25 %, sigma_NIN = 35 %.
 
 Likelihood: -2 ln L = 2 sum_ij (mu - n + n ln(n/mu)) + sum_k (alpha_k/sigma_k)^2 (Baker-Cousins),
 nuisances (alpha_nu, alpha_ss, alpha_brn, alpha_nin, alpha_eff, t_offset); alpha_eff has a unit
@@ -70,7 +60,7 @@ from scipy.special import xlogy
 
 from nufog import units as u
 from nufog.cevns import RecoilKernel
-from nufog.coherent_release import CsIRelease, load_release
+from nufog.coherent_release import CsIRelease, background_templates, histogram2d, load_release
 from nufog.coherent_response import CsIResponse, EnergyEfficiency, TimingEfficiency, rebin_matrix
 from nufog.mediators import Mediator, cevns_rate_terms, get_model
 from nufog.nuclei import Target, csi, vector_charge
@@ -159,6 +149,9 @@ class CsIModel:
     tau_nodes: np.ndarray
     tau_y: np.ndarray
     tau_d: np.ndarray
+    eff_nodes: np.ndarray
+    eff_y: np.ndarray
+    eff_d: np.ndarray
     observed: np.ndarray
     pull_sigmas: np.ndarray
     bounds: tuple[tuple[float, float], ...]
@@ -259,32 +252,19 @@ class CsIModel:
         unit = np.array(unit)
         sm_charges = np.array([vector_charge(i.Z, i.N) for i in target.isotopes])
 
-        # --- backgrounds ---
-        def hist(ev: np.ndarray) -> np.ndarray:
-            return np.histogram2d(ev[:, 0], ev[:, 1], bins=[pe_edges, t_edges])[0]
-
-        eps_bins = eps_t.bin_integrals(t_edges)
-        ac = hist(rel.anticoincident)
-        ss = ac if ss_model == "binned" else ac.sum(axis=1)[:, None] * (eps_bins / eps_bins.sum())[None, :]
-        bkg_profiles, pe_rows = {}, []
-        for name, pe_tab, t_tab, n_exp in (
-            ("brn", rel.brn_pe, rel.brn_t, n_brn),
-            ("nin", rel.nin_pe, rel.nin_t, n_nin),
-        ):
-            centres, pdf = pe_tab
-            w = np.diff(centres)
-            pe_src = np.concatenate([centres - w[0] / 2, [centres[-1] + w[0] / 2]])
-            pe_frac = rebin_matrix(pe_src, pe_edges) @ pdf  # the PDF is normalised to 1 below 60 PE
-            prof = HistogramProfile.from_centres(*t_tab)
-            # n_exp counts events in the time window before eps_T: divide by the window fraction
-            pe_rows.append(pe_frac * n_exp / prof.fraction(t_edges[0], t_edges[-1]))
-            bkg_profiles[name] = prof
+        # --- data and backgrounds ---
+        observed = histogram2d(rel.coincident, pe_edges, t_edges) if observed is None else observed
+        ss, bkg_pe, bkg_profiles = background_templates(rel, pe_edges, t_edges, eps_t, n_brn, n_nin, ss_model)
 
         # --- time factors tabulated on a grid of offsets (cubic Hermite interpolation in evaluate) ---
         step_us = 0.005
         lo, hi = offset_bounds_us
         nodes = np.linspace(lo, hi, int(np.ceil((hi - lo) / step_us)) + 1)
         rows = [_time_rows_exact(t_edges, profiles, bkg_profiles, eps_t, shift_backgrounds, float(t)) for t in nodes]
+        # bin-averaged energy efficiency tabulated in alpha_eff (same interpolation, 0.005 steps)
+        efficiency = EnergyEfficiency.from_rows(rel.eff_coefficients)
+        eff_nodes = np.linspace(-3.0, 3.0, 1201)
+        eff_y, eff_d = efficiency.bin_average(fine_edges, eff_nodes)
         n_ac = float(ss.sum())
         pulls = np.array(
             [sigma_nu, 1.0 / np.sqrt(n_ac) if sigma_ss is None else sigma_ss, sigma_brn, sigma_nin, 1.0, np.inf]
@@ -297,7 +277,7 @@ class CsIModel:
             fine_edges=_frozen(fine_edges),
             e_nr_keV=_frozen(e_nr),
             response=response,
-            efficiency=EnergyEfficiency.from_rows(rel.eff_coefficients),
+            efficiency=efficiency,
             timing_efficiency=eps_t,
             profiles=profiles,
             bkg_profiles=bkg_profiles,
@@ -309,11 +289,14 @@ class CsIModel:
             sm_charges=_frozen(sm_charges),
             sm_spectra=_frozen(_group_matrix() @ np.einsum("i,fik->fk", sm_charges**2, unit)),
             ss=_frozen(ss),
-            bkg_pe=_frozen(np.array(pe_rows)),
+            bkg_pe=_frozen(bkg_pe),
             tau_nodes=_frozen(nodes),
             tau_y=_frozen(np.array([r[0] for r in rows])),
             tau_d=_frozen(np.array([r[1] for r in rows]) * (nodes[1] - nodes[0])),
-            observed=hist(rel.coincident) if observed is None else observed,
+            eff_nodes=_frozen(eff_nodes),
+            eff_y=_frozen(eff_y),
+            eff_d=_frozen(eff_d * (eff_nodes[1] - eff_nodes[0])),
+            observed=observed,
             pull_sigmas=_frozen(pulls),
             bounds=((-0.99, 4.0), (-0.99, 2.0), (-0.99, 4.0), (-0.99, 4.0), (-3.0, 3.0), (float(lo), float(hi))),
             shift_backgrounds=bool(shift_backgrounds),
@@ -353,10 +336,7 @@ class CsIModel:
 
     def histogram(self, events: np.ndarray) -> np.ndarray:
         """Counts of (PE, t) events in the analysis bins, shape (n_pe, n_t)."""
-        ev = np.asarray(events, dtype=float)
-        if ev.ndim != 2 or ev.shape[1] != 2:
-            raise ValueError("events must be an (n, 2) array of (PE, t_us)")
-        return np.histogram2d(ev[:, 0], ev[:, 1], bins=[self.pe_edges, self.t_edges])[0]
+        return histogram2d(events, self.pe_edges, self.t_edges)
 
     # --- time factors ---
     def time_rows_exact(self, offset: float) -> tuple[np.ndarray, np.ndarray]:
@@ -369,17 +349,13 @@ class CsIModel:
         """Time factors (n, 4, n_t), first and second offset derivatives for offsets (n,), by cubic
         Hermite interpolation of the 5-ns table (exact values and derivatives at the nodes, C1 in
         between; error below 1e-8 of the bin content)."""
-        nodes = self.tau_nodes
-        h = nodes[1] - nodes[0]
-        z = (np.asarray(offsets, dtype=float) - nodes[0]) / h
-        k = np.minimum(np.maximum(z.astype(int), 0), nodes.size - 2)  # z >= 0 inside the bounds
-        s = (z - k)[:, None, None]
-        y0, y1, d0, d1 = self.tau_y[k], self.tau_y[k + 1], self.tau_d[k], self.tau_d[k + 1]
-        s2, s3 = s * s, s * s * s
-        val = (2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * d0 + (3 * s2 - 2 * s3) * y1 + (s3 - s2) * d1
-        der = ((6 * s2 - 6 * s) * (y0 - y1) + (3 * s2 - 4 * s + 1) * d0 + (3 * s2 - 2 * s) * d1) / h
-        der2 = ((12 * s - 6) * (y0 - y1) + (6 * s - 4) * d0 + (6 * s - 2) * d1) / h**2
-        return val, der, der2
+        return _hermite(self.tau_nodes, self.tau_y, self.tau_d, offsets)
+
+    def efficiency_rows(self, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bin-averaged energy efficiency on the fine PE bins (n, n_fine) and its first and second
+        alpha_eff derivatives, interpolated from a table in alpha_eff (0.005 steps; error below 1e-7,
+        tested) -- as :meth:`EnergyEfficiency.bin_average`, without special functions per call."""
+        return _hermite(self.eff_nodes, self.eff_y, self.eff_d, alpha)
 
     # --- spectra ---
     def spectra_from_charges(self, charges: dict[str, np.ndarray]) -> np.ndarray:
@@ -462,13 +438,12 @@ class CsIModel:
         Returns (chi2 (n,), deviance (n,), gradient (n, 6)), plus the Hessian (n, 6, 6) with
         ``hessian=True``, plus d chi2 / d lambda (n,) for the spectra's derivative ``d_spectra`` in a
         parameter lambda (at fixed nuisances). ``pull_sigmas`` (default the model's; ``inf`` = no
-        pull). The Hessian is exact except for the alpha_eff second derivative of the efficiency
-        (Gauss-Newton in that entry).
+        pull). The Hessian is exact (of the interpolated efficiency and time tables).
         """
         x = np.atleast_2d(np.asarray(x, dtype=float))
         sig_w = self.pull_sigmas if pull_sigmas is None else np.asarray(pull_sigmas, dtype=float)
         one = 1.0 + x[:, :4]
-        eff, deff = self.efficiency.bin_average(self.fine_edges, x[:, 4])  # (n, n_fine)
+        eff, deff, d2eff = self.efficiency_rows(x[:, 4])  # (n, n_fine)
         e_pe = (spectra * eff[:, None, :]) @ self.aggregate  # (n, 2, n_pe)
         de_pe = (spectra * deff[:, None, :]) @ self.aggregate
         t, dt, d2t = self.time_rows(x[:, 5])
@@ -491,13 +466,16 @@ class CsIModel:
             brn_t = self.bkg_pe[0][None, :, None] * dt[:, None, 2]
             nin_t = self.bkg_pe[1][None, :, None] * dt[:, None, 3]
             d[:, 5] += c[:, 2] * brn_t + c[:, 3] * nin_t
-        grad = np.einsum("npt,nkpt->nk", r, d)
+        n_bins = mu.shape[1] * mu.shape[2]
+        d_flat = d.reshape(x.shape[0], 6, n_bins)
+        grad = (d_flat @ r.reshape(x.shape[0], n_bins, 1))[..., 0]
         inv = np.where(np.isfinite(sig_w), 1.0 / sig_w**2, 0.0)
         chi2 = dev + (inv * x**2).sum(axis=1)
         grad += 2.0 * inv * x
         out: tuple[np.ndarray, ...] = (chi2, dev, grad)
         if hessian:
-            hess = np.einsum("nipt,njpt,npt->nij", d, d, 2.0 * n / mu**2)
+            w = (2.0 * n / mu**2).reshape(x.shape[0], 1, n_bins)
+            hess = d_flat @ (d_flat * w).transpose(0, 2, 1)
             cross = {
                 (0, 4): (r * sig_eff).sum(axis=(1, 2)),
                 (0, 5): (r * sig_t).sum(axis=(1, 2)),
@@ -513,6 +491,8 @@ class CsIModel:
                 hess[:, i, j] += v
                 hess[:, j, i] += v
             hess[:, 5, 5] += (r * d2).sum(axis=(1, 2))
+            d2e = ((spectra * d2eff[:, None, :]) @ self.aggregate).transpose(0, 2, 1) @ t[:, :2]
+            hess[:, 4, 4] += (r * c[:, 0] * d2e).sum(axis=(1, 2))
             hess += 2.0 * np.diag(inv)[None]
             out += (hess,)
         if d_spectra is not None:
@@ -531,6 +511,21 @@ class CsIModel:
         """Hessian (6, 6) of -2 ln L at one point (see :meth:`evaluate`)."""
         s = self.sm_spectra if spectra is None else spectra
         return self.evaluate(x, s, pull_sigmas, hessian=True)[3][0]
+
+
+def _hermite(nodes: np.ndarray, y: np.ndarray, d: np.ndarray, at: np.ndarray):
+    """Cubic Hermite interpolation of a table y (n_nodes, ...) with derivatives d (times the node step)
+    at points ``at`` (n,): values, first and second derivatives (n, ...)."""
+    h = nodes[1] - nodes[0]
+    z = (np.asarray(at, dtype=float) - nodes[0]) / h
+    k = np.minimum(np.maximum(np.floor(z).astype(int), 0), nodes.size - 2)
+    s = (z - k).reshape((-1,) + (1,) * (y.ndim - 1))
+    y0, y1, d0, d1 = y[k], y[k + 1], d[k], d[k + 1]
+    s2, s3 = s * s, s * s * s
+    val = (2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * d0 + (3 * s2 - 2 * s3) * y1 + (s3 - s2) * d1
+    der = ((6 * s2 - 6 * s) * (y0 - y1) + (3 * s2 - 4 * s + 1) * d0 + (3 * s2 - 2 * s) * d1) / h
+    der2 = ((12 * s - 6) * (y0 - y1) + (6 * s - 4) * d0 + (6 * s - 2) * d1) / h**2
+    return val, der, der2
 
 
 def _group_matrix() -> np.ndarray:

@@ -1,7 +1,22 @@
 """COHERENT CsI[Na] 2021 release readers (arXiv:2110.07730 ancillary files, SOURCES.md section 3).
 
 :func:`load_release` reads every file of ``data/coherent_csi2021/`` into an immutable
-:class:`CsIRelease`; the binned model (:mod:`nufog.coherent_model`) is built from it.
+:class:`CsIRelease`; the binned model (:mod:`nufog.coherent_model`) is built from it, with the
+background templates of :func:`background_templates`.
+
+Backgrounds:
+
+- steady state (SS): the anti-coincident (AC) events, same window length. Default ``"factorised"``:
+  the AC PE histogram times the eps_T-weighted time-bin widths (the SS rate is constant in time), which
+  avoids the Poisson noise of a 2-d histogram with ~1 AC event per fine time bin; ``"binned"`` uses
+  the AC 2-d histogram directly. sigma_SS = 1/sqrt(N_AC in the ROI) = 2.8 %.
+- BRN and NIN: factorised PE x time shapes from ``brnPE/ninPE`` (PDFs normalised to 1 below 60 PE)
+  and ``brnTrec/ninTrec`` (10-ns histograms, no timing efficiency in them), times eps_T. Their
+  normalisations ``n_brn`` = 18.4 and ``n_nin`` = 5.6 are the expected events with PE < 60 and
+  0 <= t < 6 us *before* the timing efficiency; these third-party numbers are unverified
+  (reference_constants.yaml) but are what the release's own normalisations imply:
+  sum(Trec in the window) / sum(PE pdf over all PE) = 18.45 and 5.62 (tested). After eps_T they
+  contribute 18.3 and 5.2 events. sigma_BRN = 25 %, sigma_NIN = 35 %.
 """
 
 from __future__ import annotations
@@ -12,7 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RELEASE_SUBDIR", "read_events", "read_pdf_table", "read_coefficients", "CsIRelease", "load_release"]
+from nufog.coherent_response import TimingEfficiency, rebin_matrix
+from nufog.sns import HistogramProfile
+
+__all__ = [
+    "RELEASE_SUBDIR",
+    "read_events",
+    "read_pdf_table",
+    "read_coefficients",
+    "CsIRelease",
+    "load_release",
+    "histogram2d",
+    "background_templates",
+]
 
 RELEASE_SUBDIR = "coherent_csi2021"
 
@@ -105,3 +132,38 @@ def load_release(data_dir: str | Path | None = None) -> CsIRelease:
         eff_coefficients=eff,
         qf_coefficients=qf,
     )
+
+
+def histogram2d(events: np.ndarray, pe_edges: np.ndarray, t_edges: np.ndarray) -> np.ndarray:
+    """Counts of (PE, t) events in the analysis bins, shape (n_pe, n_t)."""
+    ev = np.asarray(events, dtype=float)
+    if ev.ndim != 2 or ev.shape[1] != 2:
+        raise ValueError("events must be an (n, 2) array of (PE, t_us)")
+    return np.histogram2d(ev[:, 0], ev[:, 1], bins=[pe_edges, t_edges])[0]
+
+
+def background_templates(
+    rel: CsIRelease,
+    pe_edges: np.ndarray,
+    t_edges: np.ndarray,
+    eps_t: TimingEfficiency,
+    n_brn: float,
+    n_nin: float,
+    ss_model: str = "factorised",
+) -> tuple[np.ndarray, np.ndarray, dict[str, HistogramProfile]]:
+    """Steady-state counts (n_pe, n_t), BRN/NIN PE factors (2, n_pe) (events per unit time-profile
+    integral) and the BRN/NIN time profiles (module docstring)."""
+    eps_bins = eps_t.bin_integrals(t_edges)
+    ac = histogram2d(rel.anticoincident, pe_edges, t_edges)
+    ss = ac if ss_model == "binned" else ac.sum(axis=1)[:, None] * (eps_bins / eps_bins.sum())[None, :]
+    profiles, pe_rows = {}, []
+    for name, pe_tab, t_tab, n_exp in (("brn", rel.brn_pe, rel.brn_t, n_brn), ("nin", rel.nin_pe, rel.nin_t, n_nin)):
+        centres, pdf = pe_tab
+        w = np.diff(centres)
+        pe_src = np.concatenate([centres - w[0] / 2, [centres[-1] + w[0] / 2]])
+        pe_frac = rebin_matrix(pe_src, pe_edges) @ pdf  # the PDF is normalised to 1 below 60 PE
+        prof = HistogramProfile.from_centres(*t_tab)
+        # n_exp counts events in the time window before eps_T: divide by the window fraction
+        pe_rows.append(pe_frac * n_exp / prof.fraction(t_edges[0], t_edges[-1]))
+        profiles[name] = prof
+    return ss, np.array(pe_rows), profiles
