@@ -26,6 +26,7 @@ def test_dry_run_of_paper_config(tmp_path):
         "plot_fig3",
         "coherent_sm_fit",
         "coherent_nsi",
+        "coherent_nsi_intervals",
         "coherent_limits",
         "plot_fig4",
     ):

@@ -27,7 +27,7 @@ rule coherent_sm_fit:
 
 
 rule coherent_nsi:
-    """Delta chi^2 over (eps_ee^uV, eps_ee^dV), nuisances profiled at every point."""
+    """Delta chi^2 over (eps_ee^uV, eps_ee^dV), nuisances profiled at every point; fit_ok per point."""
     input:
         unpack(coherent_inputs),
     output:
@@ -49,8 +49,34 @@ rule coherent_nsi:
         "../../scripts/coherent_nsi.py"
 
 
+rule coherent_nsi_intervals:
+    """One-dimensional NSI profiles (eps_ee^uV at eps_ee^dV = 0 and the reverse) and their intervals
+    at limits.cl (1 dof), nuisances profiled at every point."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        intervals="results/coherent/nsi_intervals.csv",
+        profiles="results/coherent/nsi_profiles.parquet",
+    log:
+        "logs/coherent/nsi_intervals.log",
+    benchmark:
+        "results/benchmarks/coherent/nsi_intervals.tsv"
+    params:
+        coherent=config["coherent"],
+        cl=config["limits"]["cl"],
+        data_dir=COHERENT_DIR,
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/coherent_nsi_intervals.py"
+
+
 rule coherent_limits:
-    """Coupling-product limit per mediator mass with the six nuisances profiled at every point."""
+    """Coupling-product limit per mediator mass with the six nuisances profiled at every point; fit_ok per mass."""
     input:
         unpack(coherent_inputs),
     output:

@@ -167,6 +167,8 @@ def all_outputs():
         "results/figures/fig3_limits.pdf",
         "results/coherent/sm_fit.json",
         "results/coherent/nsi_scan.parquet",
+        "results/coherent/nsi_intervals.csv",
+        "results/coherent/nsi_profiles.parquet",
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
     ]
