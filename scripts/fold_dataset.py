@@ -18,7 +18,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     name = params["wildcards"]["experiment"]
     config = {k: v for k, v in params.items() if k not in ("wildcards", "version", "input_sha256")}
     start = time.perf_counter()
-    table, meta = fold_experiment(inputs, config, name)
+    table, meta = fold_experiment(inputs, config, name, list(params["models"]))
     log.info(
         "%s: %d bins, %d rows (models %s) in %.2f s",
         name,

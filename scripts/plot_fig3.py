@@ -20,7 +20,9 @@ REFERENCE_STYLES = ["-.", ":", (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (1, 1))]
 
 
 def is_projection(meta: dict) -> bool:
-    return bool(meta.get("projection", meta["n_obs"] == meta["background"]))
+    if "projection" in meta:
+        return bool(meta["projection"])
+    return meta.get("n_obs") == meta.get("background")
 
 
 def panel(ax, model, curves, references, fig_cfg):

@@ -40,6 +40,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             "experiment": name,
             "experiment_label": label,
             "datasets": [m["dataset"] for _, m in folds],
+            "projection": all(m["data_meta"].get("summary", {}).get("is_projection", False) for _, m in folds),
             "model_label": info["label"],
             "coupling_label": info["coupling_label"],
             "coupling_sign": info["coupling_sign"],

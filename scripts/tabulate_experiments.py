@@ -54,7 +54,8 @@ def dataset_row(table: pd.DataFrame, meta: dict, limits: dict) -> dict:
         "observed": n_obs,
         "background": expected,
         "background_sigma": summary.get("background_sigma", np.nan),
-        "sm_cevns_events": float(sum(s.nominal.sum() for s in data.samples if s.name in sm)),
+        # nufog's SM expectation (before any scaling to a quoted background, see nufog.analysis.counting_data)
+        "sm_cevns_events": summary.get("sm_cevns", float(sum(s.nominal.sum() for s in data.samples if s.name in sm))),
         "sm_electron_events": summary.get("sm_electron", np.nan),
         "sm_migdal_events": summary.get("sm_migdal", np.nan),
         "efficiency_scale": summary.get("efficiency_scale", np.nan),

@@ -208,7 +208,7 @@ def counting_data(setup: Setup, name: str) -> BinnedData:
     events = {
         "sm_cevns": n_sm,
         "sm_electron": summary.sm_electron_events,
-        "sm_migdal": setup.migdal_events(summary) if "migdal_xe" in setup.files else float("nan"),
+        "sm_migdal": setup.migdal_events(summary) if exp.electron_recoils else 0.0,
         "background_quoted": summary.background,
         "background_sigma": summary.background_sigma,
         "efficiency_scale": exp.efficiency.scale,
@@ -300,11 +300,15 @@ def _grid_size(kernel: RecoilKernel | ElectronKernel) -> int:
     return (kernel.e_r_MeV if isinstance(kernel, RecoilKernel) else kernel.t_MeV).size
 
 
-def fold_experiment(files: Mapping[str, str | Path], config: Mapping[str, Any], name: str):
-    """Fold table and metadata of data set ``name`` for the models that list it (``models.*.experiments``)."""
+def fold_experiment(
+    files: Mapping[str, str | Path], config: Mapping[str, Any], name: str, models: list[str] | None = None
+):
+    """Fold table and metadata of data set ``name`` for ``models`` (default: the models whose
+    ``experiments`` list it)."""
     setup = Setup(files, config)
     data = binned_data(setup, name)
-    models = [m for m, cfg in config["models"].items() if name in cfg["experiments"]]
+    if models is None:
+        models = [m for m, cfg in config["models"].items() if name in cfg["experiments"]]
     masses = log_grid(config["limits"]["m_med_MeV"])
     sm_rates, bsm, info = physics_terms(setup, data, models, masses)
     return fold_table(data, sm_rates, bsm, masses, flux_nuisances(config), info)

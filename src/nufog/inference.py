@@ -87,21 +87,28 @@ class _Statistic:
         self.reference = reference
         self.n_mass = data.masses_MeV.size
         self.theta = np.zeros((self.n_mass, self.model.n_nuisances))
-        self.ok = np.ones(self.n_mass, dtype=bool)
+        #: status of the reference fit and of the latest fit at each mass (the limit's own fit, once the
+        #: root finder has evaluated the final coupling last)
+        self.ref_ok = np.ones(self.n_mass, dtype=bool)
+        self.last_ok = np.ones(self.n_mass, dtype=bool)
         zero = self.model.profile(np.zeros(1), np.zeros(1, dtype=int))
-        self.ok &= bool(zero.ok[0])
+        self.ref_ok &= bool(zero.ok[0])
         self.ref = np.full(self.n_mass, zero.nll2[0])
         self.g_hat = np.zeros(self.n_mass)
         if reference == "best_fit" and data.signals:
             midx = np.arange(self.n_mass)
             best = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
-            self.ok &= best.ok
+            self.ref_ok &= best.ok
             self.ref, self.g_hat = np.minimum(best.nll2, self.ref), best.g
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.ref_ok & self.last_ok
 
     def __call__(self, g: np.ndarray, midx: np.ndarray) -> np.ndarray:
         fit = self.model.profile(g, midx, theta0=self.theta[midx])
         self.theta[midx] = fit.theta
-        self.ok[midx] &= fit.ok
+        self.last_ok[midx] = fit.ok
         q = fit.nll2 - self.ref[midx]
         return np.where(g < self.g_hat[midx], 0.0, q)
 
@@ -164,7 +171,10 @@ def _solve_increasing(
         f_lo = np.where(upper & (side > 0), 0.5 * f_lo, f_lo)
         f_hi = np.where(lower & (side < 0), 0.5 * f_hi, f_hi)
         side = np.where(upper, 1.0, np.where(lower, -1.0, side))
-    return np.exp(0.5 * (x_lo + x_hi)), found
+    root = np.exp(0.5 * (x_lo + x_hi))
+    if found.any():  # the last evaluation is at the root: the fit status reported is the limit's own
+        h(root[found], midx[found])
+    return root, found
 
 
 def _band_factor(settings: LimitSettings, n_sigma: float) -> float:
@@ -246,7 +256,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
     g_obs, found = _solve_increasing(crit, data, coarse)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
-    ok = found & stat.ok
+    ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
         for col, n_sigma in BANDS.items():
             target = _band_factor(settings, n_sigma)
@@ -256,8 +266,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
             g_band, found_band = _solve_increasing(band, data)
             out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band
-        ok &= asimov.ok
+            ok &= found_band & asimov.ok
     out["fit_ok"] = ok
     return out
 

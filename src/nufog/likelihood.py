@@ -387,8 +387,11 @@ class Model:
         free_g: bool = False,
         max_iter: int = 200,
         tol: float = 1e-10,
+        observed: np.ndarray | None = None,
     ) -> FitResult:
         """Minimise -2 ln L over the nuisances (and over G >= 0 if ``free_g``) at every point.
+
+        ``observed`` (P, n_bins) gives each point its own counts (toys); default the data set's.
 
         Fisher-scoring Newton steps (Hessian 2 sum J J^T / mu + 2 diag(pulls), Jacobi-scaled), projected on
         the bounds, with a backtracking line search; a point has converged when its Newton decrement
@@ -403,14 +406,16 @@ class Model:
         n_par = k_nuis + (1 if free_g else 0)
         if n_par == 0:
             mu, _ = self.evaluate(theta, g, midx, jacobian=False)
-            nll = self.nll2(mu, theta)
+            nll = self.nll2(mu, theta, observed)
             return FitResult(theta, g.copy(), nll, np.isfinite(nll), 0)
         lower = np.r_[self.lower, 0.0] if free_g else self.lower
         upper = np.r_[self.upper, np.inf] if free_g else self.upper
         pull = np.r_[self.constrained, False] if free_g else self.constrained
         x = np.concatenate([theta, g[:, None]], axis=1) if free_g else theta
         done = np.zeros(p, dtype=bool)
-        n = self.observed
+        counts = np.broadcast_to(
+            self.observed if observed is None else np.asarray(observed, float), (p, self.observed.size)
+        )
 
         def state(xs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             th, gg = (xs[:, :k_nuis], xs[:, -1]) if free_g else (xs, g[idx])
@@ -427,7 +432,8 @@ class Model:
             xs = x[idx]
             mu, jac = state(xs, idx)
             th = xs[:, :k_nuis]
-            obj = self.nll2(mu, th)
+            n = counts[idx]
+            obj = self.nll2(mu, th, n)
             safe_mu = np.where(mu > 0, mu, np.inf)
             grad = 2.0 * np.einsum("pb,pbk->pk", 1.0 - n / safe_mu, jac) + 2.0 * pull * xs
             hess = 2.0 * np.einsum("pbk,pbl,pb->pkl", jac, jac, 1.0 / safe_mu)
@@ -449,7 +455,7 @@ class Model:
             move = ~converged
             if not move.any():
                 continue
-            idx, xs, step, obj = idx[move], xs[move], step[move], obj[move]
+            idx, xs, step, obj, n = idx[move], xs[move], step[move], obj[move], n[move]
             t = np.ones(idx.size)
             accepted = np.zeros(idx.size, dtype=bool)
             for _ in range(40):
@@ -457,7 +463,7 @@ class Model:
                 mu_t, _ = self.evaluate(
                     trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=False
                 )
-                obj_t = self.nll2(mu_t, trial[:, :k_nuis])
+                obj_t = self.nll2(mu_t, trial[:, :k_nuis], n)
                 good = ~accepted & (obj_t <= obj + 1e-12 * np.abs(obj))
                 x[idx[good]] = trial[good]
                 accepted |= good
@@ -470,7 +476,7 @@ class Model:
         theta = x[:, :k_nuis]
         g_out = x[:, -1] if free_g else g.copy()
         mu, _ = self.evaluate(theta, g_out, midx, jacobian=False)
-        nll = self.nll2(mu, theta)
+        nll = self.nll2(mu, theta, counts)
         on_bound = np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=1)
         ok = done & ~stalled & np.isfinite(nll) & ~on_bound
         return FitResult(theta, g_out, nll, ok, n_iter)

@@ -77,6 +77,7 @@ EXPERIMENT_COLOURS = {
     "xenonnt": "#FF2C00",
     "xlzd": "#845B97",
     "coherent_csi": "#FF9500",
+    "xenon_2024": "black",
 }
 
 

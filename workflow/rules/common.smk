@@ -95,8 +95,13 @@ def analysis_params():
 
 
 def models_using(experiment):
-    """{model: its config} for the models that list ``experiment``."""
-    return {m: cfg for m, cfg in config["models"].items() if experiment in cfg["experiments"]}
+    """{model: its config without the data-set list} for the models that list ``experiment`` (so that adding
+    a data set to a model reruns nothing for the others)."""
+    return {
+        m: {k: v for k, v in cfg.items() if k != "experiments"}
+        for m, cfg in config["models"].items()
+        if experiment in cfg["experiments"]
+    }
 
 
 def fold_limit_keys():
