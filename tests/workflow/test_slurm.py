@@ -63,9 +63,14 @@ def cancel_jobs_in(workdir):
         subprocess.run(["scancel", *ids], timeout=30)
 
 
-def slurm_build(workdir):
+@pytest.fixture(scope="session")
+def cluster():
+    """The default partition. Session scope, listed before ``built``: skips before any build."""
+    return default_partition()
+
+
+def slurm_build(workdir, partition, cpus, mem_mb):
     """Build the small config through the SLURM profile; return the CompletedProcess."""
-    partition, cpus, mem_mb = default_partition()
     args = [
         "--workflow-profile", str(PROFILE),
         "--default-resources", *local_default_resources(partition),
@@ -80,7 +85,7 @@ def slurm_build(workdir):
     cmd = ["timeout", "-k", "60", str(TIMEOUT_S), *snakemake_command(workdir, (CONFIG, CI_CONFIG), cpus, *args)]
     env = {**os.environ, "NUFOG_DATA_MIRROR": str(MIRROR), "MPLBACKEND": "Agg"}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT_S + 120)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir, timeout=TIMEOUT_S + 120)
     finally:
         cancel_jobs_in(workdir)
     log = f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
@@ -94,10 +99,10 @@ def outputs(workdir):
     return sorted(p.relative_to(workdir) for pattern in COMPARED for p in (workdir / "results").rglob(pattern))
 
 
-def test_slurm_build_matches_local_build(built, tmp_path):
+def test_slurm_build_matches_local_build(cluster, built, tmp_path):
     workdir = tmp_path / "slurm"
     workdir.mkdir()
-    proc = slurm_build(workdir)
+    proc = slurm_build(workdir, *cluster)
     log = proc.stdout + proc.stderr
     assert "SLURM jobid" in log, "no job was submitted to SLURM"
 
