@@ -9,9 +9,11 @@ with the reference ``background_only`` (G_ref = 0, the paper's Eqs. 20-22) or ``
 profiled best fit G_hat >= 0, and q = 0 for G < G_hat). Methods (``limits.method``):
 
 - ``wilks``: the limit is where q = chi2.ppf(cl, 1) (2.706 at 90 % CL, the paper's threshold).
-- ``cls``: CL_s = p_{s+b} / (1 - p_b) = 1 - cl. Asymptotically p_{s+b} = 1 - Phi(sqrt q) and
-  1 - p_b = Phi(sqrt q_A - sqrt q), q_A on the Asimov data set (background only, nominal nuisances). For a
-  one-bin data set without profiled nuisances the exact Poisson sums are used:
+- ``cls``: CL_s = p_{s+b} / (1 - p_b) = 1 - cl, with q the one-sided best-fit statistic (whatever
+  ``reference``: that is the statistic whose asymptotic distribution the formulae assume).
+  Asymptotically p_{s+b} = 1 - Phi(sqrt q) and 1 - p_b = Phi(sqrt q_A - sqrt q), q_A on the Asimov
+  data set (background only, nominal nuisances). For a one-bin data set without profiled nuisances
+  the exact Poisson sums are used:
   CL_s = P(N <= n | mu(G)) / P(N <= n | mu(0)) (``cls_mode: auto``).
 - ``feldman_cousins``: the unified interval of Feldman & Cousins (PRD 57 (1998) 3873) for the signal count
   of a one-bin data set, nuisances at their nominal values; the coupling follows from the signal count.
@@ -51,6 +53,7 @@ REFERENCES = ("background_only", "best_fit")
 #: expected-limit columns and their band N (in sigma)
 BANDS = {"expected_minus2": -2, "expected_minus1": -1, "expected_median": 0, "expected_plus1": 1, "expected_plus2": 2}
 _LOG_TOL = 1e-9  # relative precision of the coupling limits
+_SCAN_ELEMENTS = 4_000_000  # (points x bins) per evaluation of the bracket scan
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,10 @@ def _solve_increasing(
     events = np.geomspace(1e-3, 1e8, 56)
     grid = _coupling_for_events(data, events[None, :] * np.ones((n_mass, 1)))  # (M, 56)
     crit = coarse or h
-    values = crit(grid.ravel(), np.repeat(midx, events.size)).reshape(grid.shape)
+    flat_g, flat_m = grid.ravel(), np.repeat(midx, events.size)
+    step = max(1, _SCAN_ELEMENTS // max(data.n_bins, 1))  # points per call: bounded memory on big grids
+    values = np.concatenate([crit(flat_g[k : k + step], flat_m[k : k + step]) for k in range(0, flat_g.size, step)])
+    values = values.reshape(grid.shape)
     above = values > 0
     first = np.where(above.any(axis=1), above.argmax(axis=1), events.size - 1)
     lo = grid[midx, np.maximum(first - 1, 0)]
@@ -227,33 +233,27 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
                 out[col] = _coupling_for_events(data, np.full(n_mass, upper(n_q, b)))
         return out
 
-    stat = _Statistic(data, settings.reference)
-    asimov = (
-        _Statistic(data.with_observed(data.expected_sm()), "background_only")
-        if (settings.method == "cls" or expected)
-        else None
-    )
-    thr = settings.threshold
-    if settings.method == "wilks":
-
-        def crit(g, midx):
-            return stat(g, midx) - thr
-
-    else:
+    def criterion(d: Dataset) -> tuple[Callable, _Statistic, _Statistic | None]:
+        """h(G) (increasing, zero at the limit) of the method on data set ``d``, and its statistics."""
+        # CL_s uses the one-sided statistic with the best-fit reference (Cowan et al.'s q~): its asymptotic
+        # distribution is what p_{s+b} = 1 - Phi(sqrt q) assumes; ``reference`` applies to wilks
+        stat = _Statistic(d, "best_fit" if settings.method == "cls" else settings.reference)
+        needs_asimov = settings.method == "cls" or expected
+        asimov = _Statistic(d.with_observed(d.expected_sm()), "background_only") if needs_asimov else None
+        if settings.method == "wilks":
+            return (lambda g, midx: stat(g, midx) - settings.threshold), stat, asimov
         log_alpha = np.log(1.0 - settings.cl)
 
-        def crit(g, midx):
+        def cls(g, midx):
             sq = np.sqrt(np.maximum(stat(g, midx), 0.0))
             sq_a = np.sqrt(np.maximum(asimov(g, midx), 0.0))
             return log_alpha - (log_ndtr(-sq) - log_ndtr(sq_a - sq))
 
-    fixed = _Statistic(data.without_nuisances(), settings.reference) if data.nuisances else None
-    coarse = None
-    if fixed is not None and settings.method == "wilks":
+        return cls, stat, asimov
 
-        def coarse(g, midx):
-            return fixed(g, midx) - thr
-
+    crit, stat, asimov = criterion(data)
+    # the bracket scan uses the nuisances fixed (cheap); the root itself is profiled
+    coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
     g_obs, found = _solve_increasing(crit, data, coarse)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
     ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
