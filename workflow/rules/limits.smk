@@ -63,11 +63,9 @@ rule experiment_tables:
         unpack(analysis_inputs),
         migdal_xe=cached("migdal_xe")["migdal_xe"],
     output:
-        signal_limits=report(
-            "results/tables/signal_limits.csv", caption="../report/signal_limits.rst", category="Tables"
-        ),
+        signal_limits="results/tables/signal_limits.csv",
         table1_csv="results/tables/table1.csv",
-        table1_md=report("results/tables/table1.md", caption="../report/table1.rst", category="Tables"),
+        table1_md="results/tables/table1.md",
     log:
         "logs/tables/experiments.log",
     params:
@@ -86,7 +84,7 @@ rule limits_summary:
     input:
         limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
     output:
-        report("results/tables/limits_summary.csv", caption="../report/limits_summary.rst", category="Tables"),
+        "results/tables/limits_summary.csv",
     log:
         "logs/tables/limits_summary.log",
     params:
