@@ -26,7 +26,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         table = data_table(df, meta, kind)
         name = f"{Path(path).stem}.yaml"
         write_text(out_dir / name, dump_table(table))
-        entries.append(submission_entry(name, meta, table))
+        entries.append(submission_entry(name, meta, table, kind))
     write_text(outputs["submission"], dump_submission(entries, params["comment"]))
     log.info("HEPData record: %d tables in %s", len(entries), out_dir)
 

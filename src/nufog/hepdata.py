@@ -116,8 +116,15 @@ def data_table(df: pd.DataFrame, meta: Mapping[str, Any], kind: str | None = Non
     }
 
 
-def submission_entry(data_file: str, meta: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, Any]:
+#: the scattering process a model kind is constrained by
+PROCESS_PHRASES = {"leptophilic_scalar": "Neutrino-electron scattering"}
+
+
+def submission_entry(
+    data_file: str, meta: Mapping[str, Any], table: Mapping[str, Any], kind: str | None = None
+) -> dict[str, Any]:
     """The ``submission.yaml`` document of one data table."""
+    process = PROCESS_PHRASES.get(kind or meta["model"], "Coherent elastic neutrino-nucleus scattering")
     model = str(meta.get("model_label") or meta["model"])
     dataset = str(meta.get("experiment_label") or meta["experiment"])
     curves = ", ".join(d["qualifiers"][-1]["value"] for d in table["dependent_variables"])
@@ -132,7 +139,7 @@ def submission_entry(data_file: str, meta: Mapping[str, Any], table: Mapping[str
             {"name": "observables", "values": ["LIMIT"]},
             {
                 "name": "phrases",
-                "values": ["Neutrino", "Light mediator", "Coherent elastic neutrino-nucleus scattering"],
+                "values": ["Neutrino", "Light mediator", process],
             },
         ],
         "data_file": data_file,
