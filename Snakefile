@@ -21,6 +21,7 @@ include: "workflow/rules/rates.smk"
 include: "workflow/rules/limits.smk"
 include: "workflow/rules/coherent.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

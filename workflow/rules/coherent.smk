@@ -7,10 +7,10 @@ rule coherent_sm_fit:
         unpack(coherent_inputs),
     output:
         fit="results/coherent/sm_fit.json",
-        pdf=report(
-            "results/figures/coherent_projections.pdf", caption="../report/coherent_projections.rst", category="COHERENT"
+        pdf="results/figures/coherent_projections.pdf",
+        png=report(
+            "results/figures/coherent_projections.png", caption="../report/coherent_projections.rst", category="COHERENT"
         ),
-        png="results/figures/coherent_projections.png",
     log:
         "logs/coherent/sm_fit.log",
     benchmark:
@@ -107,8 +107,8 @@ rule plot_fig4:
     input:
         "results/coherent/nsi_scan.parquet",
     output:
-        pdf=report("results/figures/fig4_coherent_nsi.pdf", caption="../report/fig4.rst", category="COHERENT"),
-        png="results/figures/fig4_coherent_nsi.png",
+        pdf="results/figures/fig4_coherent_nsi.pdf",
+        png=report("results/figures/fig4_coherent_nsi.png", caption="../report/fig4.rst", category="COHERENT"),
     log:
         "logs/figures/fig4.log",
     params:

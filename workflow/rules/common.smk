@@ -176,6 +176,8 @@ def all_outputs():
         "results/coherent/nsi_profiles.parquet",
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
+        *report_outputs(),
+        *hepdata_outputs(),
     ]
 
 
@@ -197,3 +199,29 @@ COHERENT_DIR = f"{CACHE}/coherent_csi2021"
 
 def coherent_limit_outputs():
     return [f"results/limits/{m}_coherent_csi.parquet" for m in config["coherent"]["models"]]
+
+
+# --- report and publication outputs (workflow/rules/report.smk) -------------------------------------
+def closure_tables():
+    """Closure-test tables that some rule writes (results/closure/<name>.csv without wildcards)."""
+    names = set()
+    for r in workflow.rules:
+        for f in r.output:
+            m = re.fullmatch(r"results/closure/([^/{}]+)\.csv", str(f))
+            if m:
+                names.add(m.group(1))
+    return sorted(names)
+
+
+def report_outputs():
+    """HTML pages of the report: the front-page numbers and every table."""
+    pages = ["headline", "tables/signal_limits", "tables/table1", "tables/limits_summary"]
+    pages += [f"closure/{name}" for name in closure_tables()]
+    return [f"results/report/{page}.html" for page in pages]
+
+
+def hepdata_outputs():
+    """HEPData record: one YAML table per limit curve and the submission.yaml listing them."""
+    return ["results/hepdata/submission.yaml"] + [
+        f"results/hepdata/{Path(p).stem}.yaml" for p in all_limit_files()
+    ]

@@ -15,17 +15,21 @@ rule plot_fig1:
         migdal="results/rates/xenon_migdal.parquet",
         electron="results/rates/xenon_electron.parquet",
     output:
-        pdf=report(
-            "results/figures/fig1_sm_rates.pdf",
+        pdf="results/figures/fig1_sm_rates.pdf",
+        png=report(
+            "results/figures/fig1_sm_rates.png",
             caption="../report/fig1.rst",
             category="Standard-Model rates",
         ),
-        png="results/figures/fig1_sm_rates.png",
     log:
         "logs/figures/fig1.log",
     params:
         fig=config["figures"]["fig1"],
         quenching=config["xenon"]["quenching"],
+        rois={
+            name: {"label": e["label"], "roi_keV": e["efficiency"]["roi_keV"]}
+            for name, e in config["experiments"].items()
+        },
         version=VERSION,
     conda:
         "../envs/analysis.yaml"
@@ -38,8 +42,8 @@ rule plot_fig2:
     input:
         unpack(analysis_inputs),
     output:
-        pdf=report("results/figures/fig2_spectra.pdf", caption="../report/fig2.rst", category="Limits"),
-        png="results/figures/fig2_spectra.png",
+        pdf="results/figures/fig2_spectra.pdf",
+        png=report("results/figures/fig2_spectra.png", caption="../report/fig2.rst", category="Limits"),
     log:
         "logs/figures/fig2.log",
     params:
@@ -59,12 +63,13 @@ rule plot_fig3:
         limits=all_limit_files(),
         **reference_limit_inputs(),
     output:
-        pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
-        png="results/figures/fig3_limits.png",
+        pdf="results/figures/fig3_limits.pdf",
+        png=report("results/figures/fig3_limits.png", caption="../report/fig3.rst", category="Limits"),
     log:
         "logs/figures/fig3.log",
     params:
         fig=config["figures"]["fig3"],
+        combinations=config.get("combinations", {}),
         version=VERSION,
         input_sha256=input_sha256,
     conda:

@@ -73,11 +73,9 @@ rule experiment_tables:
     input:
         unpack(table_inputs),
     output:
-        signal_limits=report(
-            "results/tables/signal_limits.csv", caption="../report/signal_limits.rst", category="Tables"
-        ),
+        signal_limits="results/tables/signal_limits.csv",
         table1_csv="results/tables/table1.csv",
-        table1_md=report("results/tables/table1.md", caption="../report/table1.rst", category="Tables"),
+        table1_md="results/tables/table1.md",
     log:
         "logs/tables/experiments.log",
     params:
@@ -95,7 +93,7 @@ rule limits_summary:
     input:
         limits=all_limit_files(),
     output:
-        report("results/tables/limits_summary.csv", caption="../report/limits_summary.rst", category="Tables"),
+        "results/tables/limits_summary.csv",
     log:
         "logs/tables/limits_summary.log",
     params:
