@@ -59,9 +59,12 @@ def solar_inputs():
     return cached("fluxes_b16", "nudistr_b16", "pp", "hep", "13N", "15O", "17F", f"8B_{shape}", *be7)
 
 
+#: inputs each SM process reads besides the solar files ("all": every process-specific input)
+PROCESS_INPUTS = {"cevns": [], "migdal": ["migdal_xe"], "electron": ["xe_binding"], "all": ["migdal_xe", "xe_binding"]}
+
+
 def rate_inputs(wildcards):
-    extra = {"cevns": (), "migdal": ("migdal_xe",), "electron": ("xe_binding",)}[wildcards.process]
-    return {**solar_inputs(), **cached(*extra)}
+    return {**solar_inputs(), **cached(*PROCESS_INPUTS["all"])}
 
 
 MODELS = list(config["models"])
