@@ -15,18 +15,13 @@ from nufog.scripting import run
 log = logging.getLogger(__name__)
 
 
-def write_text(path, text: str) -> None:
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     titles = params.get("titles", {})
     for key, path in outputs.items():
         if key == "headline":
             continue
         source = inputs[key]
-        write_text(path, table_page(pd.read_csv(source), titles.get(key, str(source))))
+        io.write_text(path, table_page(pd.read_csv(source), titles.get(key, str(source))))
         log.info("wrote %s from %s", path, source)
     if "headline" in outputs:
         models = params.get("models", {})
@@ -40,7 +35,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             model_labels=labels,
             experiment_labels={"coherent_csi": params.get("coherent_label", "COHERENT CsI")},
         )
-        write_text(outputs["headline"], fragment)
+        io.write_text(outputs["headline"], fragment)
         log.info("wrote %s", outputs["headline"])
 
 

@@ -11,11 +11,6 @@ from nufog.scripting import run
 log = logging.getLogger(__name__)
 
 
-def write_text(path, text: str) -> None:
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     models = params.get("models", {})
     out_dir = Path(outputs["submission"]).parent
@@ -25,9 +20,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         kind = models.get(meta["model"], {}).get("kind", meta["model"])
         table = data_table(df, meta, kind)
         name = f"{Path(path).stem}.yaml"
-        write_text(out_dir / name, dump_table(table))
+        io.write_text(out_dir / name, dump_table(table))
         entries.append(submission_entry(name, meta, table, kind))
-    write_text(outputs["submission"], dump_submission(entries, params["comment"]))
+    io.write_text(outputs["submission"], dump_submission(entries, params["comment"]))
     log.info("HEPData record: %d tables in %s", len(entries), out_dir)
 
 

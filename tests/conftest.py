@@ -12,6 +12,18 @@ MANIFEST = ROOT / "resources" / "inputs.yaml"
 CONFIG = ROOT / "config.yaml"
 
 
+def with_value(config, path, value):
+    """A deep copy of ``config`` with the key at ``path`` (a tuple of keys) set to ``value``."""
+    import copy
+
+    c = copy.deepcopy(config)
+    node = c
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return c
+
+
 def mirror_file(name: str) -> Path:
     """Path of a manifest input inside the mirror (skips the test if the mirror is absent).
 

@@ -31,6 +31,7 @@ __all__ = [
     "config_hash",
     "provenance",
     "write_table",
+    "write_text",
     "read_table",
     "read_metadata",
     "save_figure",
@@ -111,6 +112,12 @@ def write_table(
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -7,15 +7,6 @@ import pytest
 from nufog.config import ConfigError, validate_config
 
 
-def bad(config, path, value):
-    c = copy.deepcopy(config)
-    node = c
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return c
-
-
 def test_paper_config_valid_with_defaults(paper_config):
     assert paper_config["solar"]["oscillation"]["sin2_theta12"] == 0.307
     assert paper_config["data"]["retries"] == 3
@@ -35,7 +26,7 @@ def test_paper_config_valid_with_defaults(paper_config):
 )
 def test_bad_values_name_the_key(paper_config, path, value, message):
     with pytest.raises(ConfigError) as err:
-        validate_config(bad(paper_config, path, value))
+        validate_config(with_value(paper_config, path, value))
     assert message in str(err.value)
 
 

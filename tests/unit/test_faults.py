@@ -13,16 +13,7 @@ from nufog import cevns, electron, io
 from nufog.config import ConfigError, _size_checks, check_config_files, read_config_file, validate_config
 from nufog.experiments import Efficiency, Experiment, fold, read_efficiency_table
 
-from ..conftest import CONFIG
-
-
-def with_value(config, path, value):
-    c = copy.deepcopy(config)
-    node = c
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return c
+from ..conftest import CONFIG, with_value
 
 
 def rejected(config) -> str:
