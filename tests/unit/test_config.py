@@ -6,6 +6,8 @@ import pytest
 
 from nufog.config import ConfigError, validate_config
 
+from ..conftest import with_value
+
 
 def test_paper_config_valid_with_defaults(paper_config):
     assert paper_config["solar"]["oscillation"]["sin2_theta12"] == 0.307
