@@ -80,28 +80,38 @@ class LimitSettings:
 
 # --- the statistic ----------------------------------------------------------------------------------------
 class _Statistic:
-    """q(G) at every mass of a data set, with warm starts and the reference fits cached."""
+    """q(G) at every mass of a data set, with warm starts and the reference fits cached.
+
+    ``ok`` per mass: the reference fits and the most recent fit at that mass (the root finders end next to
+    the root) converged. Fits far from the root (bracket ends, where a nuisance may end on its bound) do
+    not flag the limit.
+    """
 
     def __init__(self, data: Dataset, reference: str) -> None:
         self.model = Model(data)
         self.reference = reference
         self.n_mass = data.masses_MeV.size
         self.theta = np.zeros((self.n_mass, self.model.n_nuisances))
-        self.ok = np.ones(self.n_mass, dtype=bool)
+        self.ref_ok = np.ones(self.n_mass, dtype=bool)
+        self.last_ok = np.ones(self.n_mass, dtype=bool)
         zero = self.model.profile(np.zeros(1), np.zeros(1, dtype=int))
-        self.ok &= bool(zero.ok[0])
+        self.ref_ok &= bool(zero.ok[0])
         self.ref = np.full(self.n_mass, zero.nll2[0])
         self.g_hat = np.zeros(self.n_mass)
         if reference == "best_fit" and data.signals:
             midx = np.arange(self.n_mass)
             best = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
-            self.ok &= best.ok
+            self.ref_ok &= best.ok
             self.ref, self.g_hat = np.minimum(best.nll2, self.ref), best.g
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.ref_ok & self.last_ok
 
     def __call__(self, g: np.ndarray, midx: np.ndarray) -> np.ndarray:
         fit = self.model.profile(g, midx, theta0=self.theta[midx])
         self.theta[midx] = fit.theta
-        self.ok[midx] &= fit.ok
+        self.last_ok[midx] = fit.ok
         q = fit.nll2 - self.ref[midx]
         return np.where(g < self.g_hat[midx], 0.0, q)
 
