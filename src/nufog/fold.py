@@ -35,7 +35,7 @@ import pandas as pd
 from nufog.datasets import BinnedData, Response
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
 
-__all__ = ["FLUX_GROUPS", "group_components", "fold_table", "dataset_from_fold", "FOLD_UNITS"]
+__all__ = ["FLUX_GROUPS", "group_components", "fold_table", "fold_rows", "dataset_from_fold", "FOLD_UNITS"]
 
 FLUX_GROUPS = ("8B", "other")
 FOLD_UNITS = {
@@ -67,7 +67,7 @@ def _variations(response: Response) -> list[tuple[str, str | None, int]]:
     return out
 
 
-def _rows(component, kind, model, masses, variation, values) -> pd.DataFrame:
+def fold_rows(component, kind, model, masses, variation, values) -> pd.DataFrame:
     values = np.atleast_2d(values)  # (n_mass or 1, n_bins)
     n_rows, n_bins = values.shape
     return pd.DataFrame(
@@ -113,23 +113,23 @@ def fold_table(
     """
     frames = []
     for sample in data.backgrounds:
-        frames.append(_rows(sample.name, "background", "", None, "nominal", sample.nominal))
+        frames.append(fold_rows(sample.name, "background", "", None, "nominal", sample.nominal))
         for m in sample.modifiers:
             if m.kind == "shape":
-                frames.append(_rows(sample.name, "background", "", None, f"{m.nuisance}/down", m.down))
-                frames.append(_rows(sample.name, "background", "", None, f"{m.nuisance}/up", m.up))
+                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/down", m.down))
+                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/up", m.up))
     for energy, groups in sm_rates.items():
         resp = data.response_for(energy)
         for group, rate in groups.items():
             for label, var, side in _variations(resp):
                 events = data.sm_scale * resp.fold(rate, var, side)
-                frames.append(_rows(f"sm_cevns_{group}", "sm", "", None, label, events))
+                frames.append(fold_rows(f"sm_cevns_{group}", "sm", "", None, label, events))
     for model, groups in bsm_terms.items():
         resp = data.response_for(model_info[model]["energy"])
         for group, (lin, quad) in groups.items():
             for label, var, side in _variations(resp):
                 for kind, term in (("lin", lin), ("quad", quad)):
-                    frames.append(_rows(f"bsm_{group}", kind, model, masses_MeV, label, resp.fold(term, var, side)))
+                    frames.append(fold_rows(f"bsm_{group}", kind, model, masses_MeV, label, resp.fold(term, var, side)))
     table = pd.concat(frames, ignore_index=True)
     norm_mods: dict[str, list[dict[str, Any]]] = {
         s.name: [_modifier_dict(m) for m in s.modifiers if m.kind != "shape"] for s in data.backgrounds

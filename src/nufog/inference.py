@@ -83,7 +83,12 @@ class LimitSettings:
 
 # --- the statistic ----------------------------------------------------------------------------------------
 class _Statistic:
-    """q(G) at every mass of a data set, with warm starts and the reference fits cached."""
+    """q(G) at every mass of a data set, with warm starts and the reference fits cached.
+
+    ``ok`` per mass: the reference fits and the most recent fit at that mass (the root finders end next to
+    the root) converged. Fits far from the root (bracket ends, where a nuisance may end on its bound) do
+    not flag the limit.
+    """
 
     def __init__(self, data: Dataset, reference: str) -> None:
         self.model = Model(data)

@@ -80,7 +80,7 @@ rule coherent_limits:
     input:
         unpack(coherent_inputs),
     output:
-        "results/limits/{model}_coherent_csi.parquet",
+        COHERENT_EXACT_LIMITS,
     log:
         "logs/coherent/limits_{model}.log",
     benchmark:
@@ -118,3 +118,36 @@ rule plot_fig4:
         "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig4.py"
+
+
+
+ruleorder: fold_coherent > fold
+
+rule fold_coherent:
+    """COHERENT CsI as a data set of the core: PE x time templates (backgrounds, SM CEvNS, new-physics terms
+    per model and mass; efficiency and time-offset shape variations) in the fold format."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        "results/fold/{experiment}.parquet",
+    wildcard_constraints:
+        experiment="|".join(map(re.escape, COHERENT_FOLDS)) or "(?!)",
+    log:
+        "logs/fold/{experiment}.log",
+    benchmark:
+        "results/benchmarks/fold/{experiment}.tsv"
+    params:
+        coherent=config["coherent"],
+        data_dir=COHERENT_DIR,
+        masses=config["limits"]["m_med_MeV"],
+        label=lambda wc: config["experiments"][wc.experiment].get("label", wc.experiment),
+        models=lambda wc: models_using(wc.experiment),
+        hadronic=config.get("hadronic"),
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/fold_coherent.py"

@@ -117,6 +117,8 @@ def fold_inputs(wildcards):
     """Inputs of one data set's fold: solar files and binding energies, plus its efficiency table, the
     Migdal table (data sets that keep electron recoils) or its release files."""
     cfg = config["experiments"][wildcards.experiment]
+    if cfg.get("kind") == "coherent_csi":
+        return coherent_inputs()
     names = ["xe_binding"]
     if cfg.get("kind", "counting") == "counting":
         if cfg["efficiency"]["kind"] == "table":
@@ -150,9 +152,10 @@ LIMIT_JOBS = _limit_jobs()
 
 
 def all_limit_files():
-    """Every limit curve: data sets, combinations and COHERENT."""
+    """Every limit curve: data sets, combinations and COHERENT (the exact CsIModel curve unless COHERENT is a
+    data set of the core)."""
     xenon = [f"results/limits/{m}_{name}.parquet" for name, (_, models, _) in LIMIT_JOBS.items() for m in models]
-    return xenon + coherent_limit_outputs()
+    return xenon + ([] if COHERENT_FOLDS else coherent_limit_outputs())
 
 
 def table_inputs(wildcards=None):
@@ -171,6 +174,7 @@ def all_outputs():
         "results/tables/table1.md",
         "results/tables/limits_summary.csv",
         *all_limit_files(),
+        *(coherent_limit_outputs() if COHERENT_FOLDS else []),
         "results/figures/fig2_spectra.pdf",
         "results/figures/fig3_limits.pdf",
         "results/coherent/sm_fit.json",
@@ -200,8 +204,17 @@ def coherent_inputs(wildcards=None):
 COHERENT_DIR = f"{CACHE}/coherent_csi2021"
 
 
+#: data sets of kind coherent_csi (folded from the CsIModel of the `coherent` section)
+COHERENT_FOLDS = [e for e, c in config["experiments"].items() if c.get("kind") == "coherent_csi"]
+#: the exact CsIModel limits (coherent_limits): the COHERENT curve, or the cross-check of the core's
+#: limits when COHERENT is a data set of the core (results/limits/{model}_coherent_csi.parquet from its fold)
+COHERENT_EXACT_LIMITS = (
+    "results/coherent/limits_exact_{model}.parquet" if COHERENT_FOLDS else "results/limits/{model}_coherent_csi.parquet"
+)
+
+
 def coherent_limit_outputs():
-    return [f"results/limits/{m}_coherent_csi.parquet" for m in config["coherent"]["models"]]
+    return [COHERENT_EXACT_LIMITS.format(model=m) for m in config["coherent"]["models"]]
 
 
 # --- report and publication outputs (workflow/rules/report.smk) -------------------------------------
