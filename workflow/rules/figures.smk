@@ -29,6 +29,7 @@ rule plot_fig1:
         rois={
             name: {"label": e["label"], "roi_keV": e["efficiency"]["roi_keV"]}
             for name, e in config["experiments"].items()
+            if "efficiency" in e  # counting data sets (releases have binned responses)
         },
         version=VERSION,
     conda:
