@@ -87,7 +87,8 @@ class _Statistic:
         self.reference = reference
         self.n_mass = data.masses_MeV.size
         self.theta = np.zeros((self.n_mass, self.model.n_nuisances))
-        self.ok = np.ones(self.n_mass, dtype=bool)
+        self.ok = np.ones(self.n_mass, dtype=bool)  # the reference fits
+        self.last_ok = np.ones(self.n_mass, dtype=bool)  # the last fit at each mass
         zero = self.model.profile(np.zeros(1), np.zeros(1, dtype=int))
         self.ok &= bool(zero.ok[0])
         self.ref = np.full(self.n_mass, zero.nll2[0])
@@ -110,9 +111,21 @@ class _Statistic:
     def __call__(self, g: np.ndarray, midx: np.ndarray) -> np.ndarray:
         fit = self.model.profile(g, midx, theta0=self.theta[midx])
         self.theta[midx] = fit.theta
-        self.ok[midx] &= fit.ok
+        self.last_ok[midx] = fit.ok
         q = fit.nll2 - self.ref[midx]
         return np.where(g < self.g_hat[midx], 0.0, q)
+
+    def ok_at(self, g: np.ndarray) -> np.ndarray:
+        """The reference fits and the fit at ``g`` (one per mass, e.g. the limit) converged.
+
+        Fits at couplings far from the solution (bracketing) may end on a bound without affecting it.
+        """
+        found = np.isfinite(g) & (g > 0)
+        midx = np.nonzero(found)[0]
+        self.last_ok[:] = False
+        if midx.size:
+            self(g[midx], midx)
+        return self.ok & self.last_ok
 
 
 def _coupling_for_events(data: Dataset, events: np.ndarray) -> np.ndarray:
@@ -216,7 +229,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
             stat = _Statistic(data, settings.reference)
             g_obs, found = _solve_increasing(lambda g, midx: stat(g, midx) - settings.threshold, data)
             out["coupling_limit"] = np.where(found, g_obs, np.nan)
-            out["fit_ok"] = found & stat.ok
+            out["fit_ok"] = found & stat.ok_at(g_obs)
         else:
             out["coupling_limit"] = _coupling_for_events(data, np.full(n_mass, upper(float(data.observed[0]), b)))
             out["fit_ok"] = np.ones(n_mass, dtype=bool)
@@ -255,7 +268,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
     g_obs, found = _solve_increasing(crit, data, coarse)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
-    ok = found & stat.ok
+    ok = found & stat.ok_at(g_obs)
     if expected:
         for col, n_sigma in BANDS.items():
             target = _band_factor(settings, n_sigma)
@@ -265,8 +278,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
             g_band, found_band = _solve_increasing(band, data)
             out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band
-        ok &= asimov.ok
+            ok &= found_band & asimov.ok_at(g_band)
     out["fit_ok"] = ok
     return out
 
