@@ -457,13 +457,9 @@ def test_fit_not_ok_when_a_nuisance_ends_on_its_bound():
     assert fit.ok[0] and fit.theta[0, 0] == pytest.approx(100.0, rel=1e-8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: -2 ln L = xlogy(n, n) - xlogy(n, mu) loses ~1e-9 to cancellation at 1e5 counts per bin, below "
-    "which neither the Newton decrement (tol 1e-10) nor the line search (1e-12 relative) can decide: a warm start "
-    "close to the minimum can stall and be reported not ok",
-)
 def test_warm_starts_near_the_minimum_converge_at_large_counts():
+    """-2 ln L must be free of cancellation at 1e5 counts per bin (xlogy(n, n) - xlogy(n, mu) loses ~1e-9,
+    below the Newton tolerance: warm starts near the minimum stalled and were reported not ok)."""
     bkg = np.array([4e5, 3e5, 3e5])
     data = Dataset(
         "big",
