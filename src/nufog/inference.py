@@ -105,9 +105,18 @@ class _Statistic:
         self.g_hat = np.zeros(self.n_mass)
         if reference == "best_fit" and data.signals:
             midx = np.arange(self.n_mass)
-            best = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
-            self.ref_ok &= best.ok
-            self.ref, self.g_hat = np.minimum(best.nll2, self.ref), best.g
+            # G = 0 is a stationary point when the signal has no term linear in G (scalar mediators): a fit
+            # started there stays there. Start also from the G of the observed excess (>= 1 event) and keep
+            # the better fit at every mass.
+            excess = max(float((data.observed - data.expected_sm()).sum()), 1.0)
+            g_start = _coupling_for_events(data, np.full(self.n_mass, excess))
+            g_start = np.where(np.isfinite(g_start), g_start, 0.0)
+            at_zero = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
+            above = self.model.profile(g_start, midx, free_g=True)
+            use = above.nll2 < at_zero.nll2
+            best_nll2, best_g = np.where(use, above.nll2, at_zero.nll2), np.where(use, above.g, at_zero.g)
+            self.ref_ok &= np.where(use, above.ok, at_zero.ok)
+            self.ref, self.g_hat = np.minimum(best_nll2, self.ref), best_g
 
     @property
     def ok(self) -> np.ndarray:
