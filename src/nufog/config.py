@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,8 @@ import yaml
 
 __all__ = ["ConfigError", "validate_config", "load_config", "log_grid", "SCHEMA_PATH"]
 
-#: Schema shipped with the workflow (the package is installed editable from the repository).
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: Schema shipped as package data (src/nufog/schemas/), so any install, editable or not, finds it.
+SCHEMA_PATH: Traversable = files("nufog") / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -74,12 +76,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.instance!r} is not allowed: {hint}"
 
 
-def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], schema_path: str | Path | Traversable = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and return it.
 
     Raises :class:`ConfigError` listing every problem, one per line.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = yaml.safe_load((Path(schema_path) if isinstance(schema_path, str) else schema_path).read_text())
     errors = sorted(_FILLING_VALIDATOR(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     messages = [_describe(e) for e in errors]
     if not messages:
@@ -172,7 +174,7 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+def load_config(path: str | Path, schema_path: str | Path | Traversable = SCHEMA_PATH) -> dict[str, Any]:
     """Read a YAML config file and validate it."""
     config = yaml.safe_load(Path(path).read_text()) or {}
     return validate_config(config, schema_path)

@@ -5,9 +5,8 @@ import subprocess
 
 import pytest
 
-from nufog.scripting import snakemake_command
-
 from ..conftest import CONFIG, MIRROR, ROOT
+from ..helpers import snakemake_command
 
 CI_CONFIG = ROOT / "tests" / "configs" / "ci.yaml"
 

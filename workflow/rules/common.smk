@@ -1,4 +1,5 @@
 # Helpers only: config validation, input look-up, target lists. No rules here.
+import os
 import re
 from pathlib import Path
 
@@ -6,6 +7,9 @@ import nufog
 from nufog.config import ConfigError, validate_config
 from nufog.inputs import load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
+
+#: Figures are files: script jobs (which inherit this environment) draw without a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 try:
     validate_config(config)
