@@ -1,6 +1,10 @@
-"""Workflow fixtures: run Snakemake as a subprocess (isolated logging), one small build per session."""
+"""Workflow fixtures: run Snakemake as a subprocess (isolated logging), one small build per session.
+
+Every test that reads outputs shares ``built``; a test that changes files works on ``built_copy``.
+"""
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -19,7 +23,7 @@ def snakemake(workdir, *args, configfiles=(CONFIG, CI_CONFIG), check=True, env=N
     """
     cmd = snakemake_command(workdir, configfiles, 2, *args)
     environ = {**os.environ, **({"NUFOG_DATA_MIRROR": str(DATA)} if DATA else {}), **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=900)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=1800)  # busy shared machines
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
@@ -35,7 +39,7 @@ def missing_input(proc) -> str | None:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """A complete build of the tiny config (tests/configs/ci.yaml)."""
+    """The one complete build of the tiny config (tests/configs/ci.yaml); tests only read it."""
     if DATA is None:
         pytest.skip(NO_DATA)
     workdir = tmp_path_factory.mktemp("build")
@@ -45,3 +49,9 @@ def built(tmp_path_factory):
     if proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return workdir
+
+
+@pytest.fixture
+def built_copy(built, tmp_path):
+    """A private copy of the shared build, file times kept (so Snakemake finds it up to date)."""
+    return shutil.copytree(built, tmp_path / "build", symlinks=True)
