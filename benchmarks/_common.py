@@ -1,4 +1,5 @@
-"""Shared set-up of the benchmark scripts: the paper config and the input files from the mirror."""
+"""Shared set-up of the benchmark scripts: the paper config, the input files from the mirror, and the
+snakemake command line (one definition, in tests/helpers.py)."""
 
 import os
 import sys
@@ -9,6 +10,11 @@ import yaml
 from nufog.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repository's tests/ package (the benchmarks run from a checkout)
+
+from tests.helpers import snakemake_command  # noqa: E402
+
+__all__ = ["ROOT", "paper_config_and_inputs", "snakemake_command"]
 
 
 def paper_config_and_inputs() -> tuple[dict, dict[str, Path]]:

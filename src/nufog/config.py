@@ -13,6 +13,8 @@ import copy
 import math
 import os
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,8 @@ __all__ = [
     "SCHEMA_PATH",
 ]
 
-#: Schema shipped with the workflow (the package is installed editable from the repository).
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: Schema shipped as package data (src/nufog/schemas/), so any install, editable or not, finds it.
+SCHEMA_PATH: Traversable = files("nufog") / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -84,12 +86,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.instance!r} is not allowed: {hint}"
 
 
-def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], schema_path: str | Path | Traversable = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and return it.
 
     Raises :class:`ConfigError` listing every problem, one per line.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = yaml.safe_load((Path(schema_path) if isinstance(schema_path, str) else schema_path).read_text())
     messages = _non_finite(config)
     errors = sorted(_FILLING_VALIDATOR(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     messages += [_describe(e) for e in errors if not _is_non_finite(e.instance)]

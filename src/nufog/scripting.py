@@ -14,23 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["run", "named", "verify_inputs", "snakemake_command"]
-
-
-def snakemake_command(workdir: Any, configfiles: Any, cores: int = 2, *args: str) -> list[str]:
-    """argv that runs this repository's workflow in ``workdir`` (tests and benchmarks).
-
-    The config files come before ``--cores`` (which ends their list), then ``args``: give targets
-    before options that take several values.
-    """
-    import sys
-    from pathlib import Path
-
-    snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
-    return [
-        sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
-        "--configfile", *map(str, configfiles), "--cores", str(cores), *args,
-    ]  # fmt: skip
+__all__ = ["run", "named", "verify_inputs"]
 
 
 def verify_inputs(inputs: dict[str, Any], expected: dict[str, str], rule: str | None = None) -> None:

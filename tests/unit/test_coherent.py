@@ -53,17 +53,14 @@ from nufog.sns import (
     read_sns_flux_root,
 )
 
-from ..conftest import MIRROR
+from ..conftest import data_path
 
-RELEASE_DIR = MIRROR / "coherent_csi2021"
 T90 = 2.705543454095404  # chi2.ppf(0.9, 1)
-
-pytestmark = pytest.mark.skipif(not RELEASE_DIR.is_dir(), reason="COHERENT release not in the data mirror")
 
 
 @pytest.fixture(scope="module")
 def release():
-    return load_release(RELEASE_DIR)
+    return load_release(data_path("coherent_csi2021"))
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +201,7 @@ def test_timing_agrees_with_2018_release_pdfs(group, name):
     pulse; the 2018 pulse width is not exactly ours). Tolerances: offsets within 0.03 us of 0.22,
     per-bin 2e-3 (delayed) and 1.5e-2 (prompt), mean time 0.01 us (2 % of a bin).
     """
-    ref = np.loadtxt(RELEASE_DIR / "time_pdfs_2018_release" / f"arrivalTimePDF_{name}.txt", delimiter=",")
+    ref = np.loadtxt(data_path(f"coherent_csi2021/time_pdfs_2018_release/arrivalTimePDF_{name}.txt"), delimiter=",")
     r = ref[:, 1] / ref[:, 1].sum()
     edges = np.arange(0.0, 12.01, 0.5)
     prof = arrival_time_profiles()[group]
@@ -249,9 +246,9 @@ def test_release_coefficients(release):
     np.testing.assert_allclose(release.eff_coefficients[0], [1.32045, 0.285979, 10.8646, -0.333322])
     assert release.qf_coefficients.shape == (5, 4)
     np.testing.assert_allclose(release.qf_coefficients[0], [0.0554628, 4.30681, -111.707, 840.384])
-    assert read_events(RELEASE_DIR / "dataBeamOnC.txt")[0].tolist() == [111.189, 2.24]
+    assert read_events(data_path("coherent_csi2021/dataBeamOnC.txt"))[0].tolist() == [111.189, 2.24]
     with pytest.raises(ValueError, match="4 numbers"):
-        read_coefficients(RELEASE_DIR / "dataBeamOnC.txt")
+        read_coefficients(data_path("coherent_csi2021/dataBeamOnC.txt"))
 
 
 def test_background_normalisations_implied_by_release(release):
@@ -667,12 +664,12 @@ def test_profiles_from_root_file(tmp_path):
     from ..conftest import CONFIG
 
     cfg = dict(load_config(CONFIG)["coherent"], sns_flux_root=str(tmp_path / "snsFlux2D.root"))
-    model = model_from_config(cfg, RELEASE_DIR)
+    model = model_from_config(cfg, data_path("coherent_csi2021"))
     assert model.profiles["delayed"] is not None and isinstance(model.profiles["prompt"], type(prompt))
     sm = model.sm_prediction()
     # same fluence and cross section, only the timing differs: the energy spectra equal those of the
     # analytic-profile analysis, and each timing group scales by its weighted in-window fraction
-    default = model_from_config(dict(cfg, sns_flux_root=None), RELEASE_DIR)
+    default = model_from_config(dict(cfg, sns_flux_root=None), data_path("coherent_csi2021"))
     assert model.sm_spectra == pytest.approx(default.sm_spectra, rel=1e-12, abs=0)
     sm_default = default.sm_prediction()
     te = model.timing_efficiency

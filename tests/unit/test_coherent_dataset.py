@@ -10,9 +10,9 @@ from nufog.inference import LimitSettings, coupling_limits
 from nufog.likelihood import Model
 from nufog.mediators import get_model
 
-from ..conftest import MIRROR
+from ..conftest import DATA_OR_MISSING
 
-RELEASE_DIR = MIRROR / "coherent_csi2021"
+RELEASE_DIR = DATA_OR_MISSING / "coherent_csi2021"
 pytestmark = pytest.mark.skipif(not RELEASE_DIR.is_dir(), reason="COHERENT release not in the data mirror")
 MASSES = np.array([1.0, 100.0])
 SIGNS = {"universal_scalar": 1.0, "universal_vector": -1.0}

@@ -18,9 +18,9 @@ import pytest
 
 from nufog.coherent import CsIModel, fit, load_release, mediator_limit, nsi_chi2, sm_fit
 
-from ..conftest import MIRROR, ROOT
+from ..conftest import DATA_OR_MISSING, ROOT
 
-RELEASE_DIR = MIRROR / "coherent_csi2021"
+RELEASE_DIR = DATA_OR_MISSING / "coherent_csi2021"
 FIXTURE = ROOT / "tests" / "regression" / "paper_v0"
 REL = 1e-3
 

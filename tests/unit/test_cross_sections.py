@@ -22,7 +22,7 @@ from nufog.experiments import Efficiency, Experiment, fold
 from nufog.nuclei import Isotope, Target
 from nufog.solar import FluxComponent
 
-from ..conftest import MIRROR
+from ..conftest import DATA_OR_MISSING
 
 # --- constants, typed independently of nufog.units (PDG 2024; physics.md section 1) ---------------
 G_F = 1.1663788e-11  # MeV^-2
@@ -90,12 +90,12 @@ def kernel():
 
 @pytest.fixture(scope="module")
 def shells():
-    return electron.read_binding_energies(MIRROR / "xenon" / "binding_xenon_SNuDD.csv")
+    return electron.read_binding_energies(DATA_OR_MISSING / "xenon" / "binding_xenon_SNuDD.csv")
 
 
 def z_eff_from_csv(t_MeV):
     """Z_eff(T) = sum_i n_i Theta(T - B_i), read straight from the sub-shell CSV (physics.md 2.3)."""
-    rows = np.genfromtxt(MIRROR / "xenon" / "binding_xenon_SNuDD.csv", delimiter=",", names=True, dtype=None)
+    rows = np.genfromtxt(DATA_OR_MISSING / "xenon" / "binding_xenon_SNuDD.csv", delimiter=",", names=True, dtype=None)
     b_MeV = np.array([r[1] for r in rows], float) * 1e-6
     n = np.array([r[2] for r in rows], float)
     return np.array([n[b_MeV <= t].sum() for t in np.atleast_1d(t_MeV)])

@@ -232,11 +232,11 @@ XENON = ("pandax4t_s1s2", "pandax4t_s2only", "xenonnt", "xlzd")
 def paper_folds():
     from nufog.analysis import fold_experiment
     from nufog.config import load_config
-    from tests.conftest import MIRROR, mirror_file
+    from tests.conftest import DATA_OR_MISSING, mirror_file
 
     manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
     mirror_file("fluxes_b16")  # skips without the mirror
-    files = {k: MIRROR / v["file"] for k, v in manifest.items() if "file" in v}
+    files = {k: DATA_OR_MISSING / v["file"] for k, v in manifest.items() if "file" in v}
     config = load_config(ROOT / "config.yaml")
     return {name: fold_experiment(files, config, name) for name in XENON}
 

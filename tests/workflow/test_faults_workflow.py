@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ..conftest import CONFIG, MIRROR, ROOT
+from ..conftest import CONFIG, DATA_OR_MISSING, ROOT
 from .conftest import CI_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -81,7 +81,7 @@ def test_following_the_corrupt_cache_advice_rebuilds(tmp_path):
     """A corrupt cached input fails the jobs reading it; Snakemake removes their outputs. A plain
     rerun then finds the final output up to date ("Nothing to be done") although intermediates are
     missing, so the message tells the user to delete the file and rerun with --forcerun RULE."""
-    if not MIRROR.is_dir():
+    if not DATA_OR_MISSING.is_dir():
         pytest.skip("input mirror not found; set NUFOG_DATA_MIRROR")
     target = "results/figures/fig1_sm_rates.pdf"
     snakemake(tmp_path, target)

@@ -15,9 +15,8 @@ import subprocess
 import pytest
 import yaml
 
-from nufog.scripting import snakemake_command
-
-from ..conftest import CONFIG, MIRROR, ROOT
+from ..conftest import CONFIG, DATA, ROOT
+from ..helpers import snakemake_command
 from .conftest import CI_CONFIG
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
@@ -83,7 +82,7 @@ def slurm_build(workdir, partition, cpus, mem_mb):
     ]  # fmt: skip
     # Snakemake ignores SIGTERM while it believes jobs are running: KILL 60 s later.
     cmd = ["timeout", "-k", "60", str(TIMEOUT_S), *snakemake_command(workdir, (CONFIG, CI_CONFIG), cpus, *args)]
-    env = {**os.environ, "NUFOG_DATA_MIRROR": str(MIRROR), "MPLBACKEND": "Agg"}
+    env = {**os.environ, **({"NUFOG_DATA_MIRROR": str(DATA)} if DATA else {}), "MPLBACKEND": "Agg"}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir, timeout=TIMEOUT_S + 120)
     finally:

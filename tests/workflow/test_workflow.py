@@ -4,6 +4,7 @@ rerun is a no-op, and bad configs stop before any job."""
 import pytest
 
 from nufog import io
+from nufog.__main__ import main
 
 from ..conftest import CONFIG
 from .conftest import CI_CONFIG, snakemake
@@ -145,29 +146,38 @@ def test_second_run_is_a_no_op(built):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_deleting_an_intermediate_rebuilds_only_its_dependants(built):
-    (built / "results/rates/xenon_migdal.parquet").unlink()
-    proc = snakemake(built, "-n")
+def test_deleting_an_intermediate_rebuilds_only_its_dependants(built_copy):
+    (built_copy / "results/rates/xenon_migdal.parquet").unlink()
+    proc = snakemake(built_copy, "-n")
     out = proc.stdout + proc.stderr
     assert "tabulate_rates" in out and "plot_fig1" in out and "download_input" not in out
-    snakemake(built)  # restore for the other tests
+    assert "scan_limits_chunk" not in out and "coherent_sm_fit" not in out
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ("solar:\n  b8_shap: winter2006\n", "'solar.b8_shap' is not a known key"),
-        ("grids:\n  e_nr_keV: {min: -1.0, max: 10.0, n: 10}\n", "'grids.e_nr_keV.min'"),
-        ("grids:\n  e_nr_keV: {min: 1.0, max: 10.0, n: 0}\n", "'grids.e_nr_keV.n'"),
-        ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
-        ("limits:\n  cl: 1.5\n", "'limits.cl'"),
-        ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
-        ("limits:\n  cl: 0.0\n", "must be > 0"),
-        ("models:\n  universal_scalar: {experiments: []}\n", "'models.universal_scalar.experiments'"),
-        ('experiments:\n  xenonnt: {exposure_t_yr: "3.51 t yr"}\n', "must be of type"),
-        ("coherent:\n  nsi: {eps_u: {min: 1.0, max: -1.0, n: 3}}\n", "'coherent.nsi.eps_u'"),
-    ],
-)
+BAD_CONFIGS = [
+    ("solar:\n  b8_shap: winter2006\n", "'solar.b8_shap' is not a known key"),
+    ("grids:\n  e_nr_keV: {min: -1.0, max: 10.0, n: 10}\n", "'grids.e_nr_keV.min'"),
+    ("grids:\n  e_nr_keV: {min: 1.0, max: 10.0, n: 0}\n", "'grids.e_nr_keV.n'"),
+    ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
+    ("limits:\n  cl: 1.5\n", "'limits.cl'"),
+    ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
+    ("limits:\n  cl: 0.0\n", "must be > 0"),
+    ("models:\n  universal_scalar: {experiments: []}\n", "'models.universal_scalar.experiments'"),
+    ('experiments:\n  xenonnt: {exposure_t_yr: "3.51 t yr"}\n', "must be of type"),
+    ("coherent:\n  nsi: {eps_u: {min: 1.0, max: -1.0, n: 3}}\n", "'coherent.nsi.eps_u'"),
+]
+
+
+@pytest.mark.parametrize("override, message", BAD_CONFIGS)
+def test_bad_config_message_names_the_key(tmp_path, capsys, override, message):
+    """The message the workflow stops with (common.smk validates the merged configs the same way)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override)
+    assert main(["check-config", str(CONFIG), str(bad)]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("override, message", [BAD_CONFIGS[0], BAD_CONFIGS[-1]])  # schema error; cross-key check
 def test_bad_config_is_rejected_before_any_job(tmp_path, override, message):
     bad = tmp_path / "bad.yaml"
     bad.write_text(override)

@@ -1,4 +1,5 @@
 # Helpers only: config validation, input look-up, target lists. No rules here.
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,9 @@ def config_files_in_merge_order():
     cli = [str(f) for f in workflow.config_settings.configfiles]
     return [str(f) for f in workflow.configfiles if str(f) not in cli] + cli
 
+
+#: Figures are files: script jobs (which inherit this environment) draw without a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 try:
     # Snakemake's loader keeps the last of two duplicate keys and drops empty mappings: re-read strictly
