@@ -18,7 +18,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     setup = Setup(inputs, config)
     e = setup.e_nr_keV
     curves = {"SM": (e, setup.sm_rate_nr)}
-    any_summary = setup.experiment(next(iter(config["experiments"])))
+    counting = [n for n, c in config["experiments"].items() if c.get("kind", "counting") == "counting"]
+    any_summary = setup.experiment(counting[0])
     for key, bench in config["benchmarks"].items():
         signal = setup.signal(bench["model"], any_summary)
         if signal.model.target != "nucleus":
@@ -39,7 +40,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         ax.set_ylabel(r"$\mathrm{d}R/\mathrm{d}E_R$ [t$^{-1}$ yr$^{-1}$ keV$^{-1}$]")
         twin = ax.twinx()
         twin.set_yscale("linear")
-        for name in config["experiments"]:
+        for name in counting:  # the releases have binned responses, not an efficiency curve
             s = setup.experiment(name)
             if s.experiment.is_projection:
                 continue

@@ -147,6 +147,21 @@ def all_limit_files():
     return xenon + coherent_limit_outputs()
 
 
+def is_release(name):
+    return config["experiments"][name].get("kind", "counting") != "counting"
+
+
+def paper_limit_files():
+    """Limit curves of Fig. 3 (the paper reproduction): data sets and combinations without a release."""
+    xenon = [
+        f"results/limits/{m}_{name}.parquet"
+        for name, (datasets, models, _) in LIMIT_JOBS.items()
+        if not any(is_release(d) for d in datasets)
+        for m in models
+    ]
+    return xenon + coherent_limit_outputs()
+
+
 def table_inputs(wildcards=None):
     """Fold files of every data set (counts, SM expectations) and the counting inputs (benchmark events)."""
     folds = {f"fold_{e}": f"results/fold/{e}.parquet" for e in config["experiments"]}

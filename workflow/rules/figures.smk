@@ -54,9 +54,9 @@ rule plot_fig2:
 
 
 rule plot_fig3:
-    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
+    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model (the 2026 releases: Fig. 5)."""
     input:
-        limits=all_limit_files(),
+        limits=paper_limit_files(),
         **reference_limit_inputs(),
     output:
         pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
@@ -71,3 +71,4 @@ rule plot_fig3:
         "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig3.py"
+
