@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/rates.smk"
 include: "workflow/rules/limits.smk"
+include: "workflow/rules/xenonnt.smk"
 include: "workflow/rules/coherent.smk"
 include: "workflow/rules/figures.smk"
 

@@ -186,6 +186,7 @@ def all_outputs():
         "results/coherent/nsi_profiles.parquet",
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
+        *closure_outputs(),
     ]
 
 
