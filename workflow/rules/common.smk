@@ -187,6 +187,7 @@ def all_outputs():
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
         *closure_outputs(),
+        *fig5_outputs(),
     ]
 
 
