@@ -80,7 +80,12 @@ class LimitSettings:
 
 # --- the statistic ----------------------------------------------------------------------------------------
 class _Statistic:
-    """q(G) at every mass of a data set, with warm starts and the reference fits cached."""
+    """q(G) at every mass of a data set, with warm starts and the reference fits cached.
+
+    ``ok`` flags the reference fits only: a fit far above the limit (the bracket scan reaches 1e8
+    new-physics events) may legitimately end with a nuisance on its bound, so the status of the
+    profiled fit is taken at the solution (:meth:`ok_at`), not accumulated over the search.
+    """
 
     def __init__(self, data: Dataset, reference: str) -> None:
         self.model = Model(data)
@@ -101,9 +106,14 @@ class _Statistic:
     def __call__(self, g: np.ndarray, midx: np.ndarray) -> np.ndarray:
         fit = self.model.profile(g, midx, theta0=self.theta[midx])
         self.theta[midx] = fit.theta
-        self.ok[midx] &= fit.ok
         q = fit.nll2 - self.ref[midx]
         return np.where(g < self.g_hat[midx], 0.0, q)
+
+    def ok_at(self, g: np.ndarray) -> np.ndarray:
+        """Reference fits and the profiled fit at ``g`` (one coupling per mass) converged inside the bounds."""
+        midx = np.arange(self.n_mass)
+        g = np.where(np.isfinite(g), g, 0.0)
+        return self.ok & self.model.profile(g, midx, theta0=self.theta[midx]).ok
 
 
 def _coupling_for_events(data: Dataset, events: np.ndarray) -> np.ndarray:
@@ -207,7 +217,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
             stat = _Statistic(data, settings.reference)
             g_obs, found = _solve_increasing(lambda g, midx: stat(g, midx) - settings.threshold, data)
             out["coupling_limit"] = np.where(found, g_obs, np.nan)
-            out["fit_ok"] = found & stat.ok
+            out["fit_ok"] = found & stat.ok_at(g_obs)
         else:
             out["coupling_limit"] = _coupling_for_events(data, np.full(n_mass, upper(float(data.observed[0]), b)))
             out["fit_ok"] = np.ones(n_mass, dtype=bool)
@@ -246,7 +256,9 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
     g_obs, found = _solve_increasing(crit, data, coarse)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
-    ok = found & stat.ok
+    ok = found & stat.ok_at(g_obs)
+    if settings.method == "cls":  # CL_s at the limit uses the Asimov fit too
+        ok &= asimov.ok_at(g_obs)
     if expected:
         for col, n_sigma in BANDS.items():
             target = _band_factor(settings, n_sigma)
@@ -256,8 +268,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
             g_band, found_band = _solve_increasing(band, data)
             out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band
-        ok &= asimov.ok
+            ok &= found_band & asimov.ok_at(g_band)
     out["fit_ok"] = ok
     return out
 
