@@ -74,37 +74,6 @@ rule plot_fig3:
         "../../scripts/plot_fig3.py"
 
 
-def _fig5_files(names, models):
-    """Limit files of the curves ``names`` for ``models`` (a model without that curve is skipped)."""
-    out = []
-    for name in names:
-        if name not in LIMIT_JOBS:
-            raise WorkflowError(f"figures.fig5: {name!r} is neither a data set with models nor a combination")
-        out += [f"results/limits/{m}_{name}.parquet" for m in models if m in LIMIT_JOBS[name][1]]
-    return out
-
-
-def fig5_models():
-    """Models with the combined 2026 curve (those that list all of its data sets)."""
-    name = config["figures"]["fig5"]["combination"]
-    return list(LIMIT_JOBS[name][1]) if name in LIMIT_JOBS else []
-
-
-def fig5_inputs(wildcards=None):
-    fig = config["figures"]["fig5"]
-    models = fig5_models()
-    coherent = [f"results/limits/{m}_coherent_csi.parquet" for m in models if m in config["coherent"]["models"]]
-    return {
-        "combined": _fig5_files([fig["combination"]], models),
-        "releases": _fig5_files(fig["releases"], models),
-        "compare": _fig5_files(fig["compare"], models) + coherent,
-    }
-
-
-def fig5_outputs():
-    return ["results/figures/fig5_limits_2026.pdf", "results/figures/fig5_limits_2026.png"] if fig5_models() else []
-
-
 rule plot_fig5:
     """Fig. 5: the combined 2026 limits with expected bands against the paper reproduction and COHERENT."""
     input:

@@ -2,42 +2,6 @@
 # collaboration's own numbers. The data sets themselves are `experiments:` entries (rules fold, limits_*).
 
 
-def xenonnt_release_names(kind):
-    """Data sets of ``experiments`` with release kind ``kind`` (the closure takes the first)."""
-    return [n for n, c in config["experiments"].items() if c.get("kind", "counting") == kind]
-
-
-def closure_datasets():
-    """(S2-only data set, 4-D data set) for the closure, or None when the config lacks one."""
-    s2, four_d = xenonnt_release_names("xenonnt_s2only"), xenonnt_release_names("xenonnt_2026")
-    return (s2[0], four_d[0]) if s2 and four_d else None
-
-
-def closure_inputs(wildcards=None):
-    s2, four_d = closure_datasets()
-    names = [config["experiments"][s2]["release"], config["experiments"][four_d]["release"]]
-    names += [config["experiments"][four_d].get("model", "xenonnt_lightwimp_2024")]
-    return {
-        "fold_s2only": f"results/fold/{s2}.parquet",
-        "fold_four_d": f"results/fold/{four_d}.parquet",
-        **solar_inputs(),
-        **cached("xe_binding", *names),
-    }
-
-
-CLOSURE_OUTPUTS = {
-    "s2only_cevns": "results/closure/xenonnt_s2only_cevns.csv",
-    "s2only_wimp6": "results/closure/xenonnt_s2only_wimp6_template.csv",
-    "s2only_wimp_si": "results/closure/xenonnt_s2only_wimp_si.csv",
-    "b8": "results/closure/xenonnt_2026_b8.csv",
-    "summary": "results/closure/xenonnt_closure.json",
-}
-
-
-def closure_outputs():
-    return list(CLOSURE_OUTPUTS.values()) if closure_datasets() else []
-
-
 if closure_datasets():
 
     rule closure_xenonnt:
