@@ -191,6 +191,11 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
         for exp_name in model["experiments"]:
             if exp_name not in experiments:
                 out.append(f"config key 'models.{name}.experiments': {exp_name!r} is not defined under 'experiments'")
+            elif kind == "leptophilic_scalar" and experiments[exp_name].get("kind", "counting") != "counting":
+                out.append(
+                    f"config key 'models.{name}.experiments': {exp_name!r} is a XENONnT release with a "
+                    "nuclear-recoil response only: an electron-recoil model cannot use it"
+                )
             elif kind == "leptophilic_scalar" and not experiments[exp_name].get("electron_recoils", False):
                 out.append(
                     f"config key 'models.{name}.experiments': {exp_name!r} rejects electron recoils "

@@ -68,3 +68,21 @@ def test_crossing_interpolates_on_both_sides():
     assert _crossing(x, y, 1.0, below=True, at=2.0) == pytest.approx(1.0, abs=1e-9)
     assert _crossing(x, y, 1.0, below=False, at=2.0) == pytest.approx(3.0, abs=1e-9)
     assert _crossing(x, y, 10.0, below=False, at=2.0) == 4.0  # no crossing: the scan end
+
+
+def test_config_accepts_the_releases_and_rejects_them_for_electron_recoils():
+    import copy
+
+    import yaml
+
+    from nufog.config import ConfigError, validate_config
+
+    from ..conftest import CONFIG
+
+    config = yaml.safe_load(CONFIG.read_text())
+    validate_config(copy.deepcopy(config))  # the releases pass the schema and the cross-checks
+    assert config["experiments"]["xenonnt_2026"]["kind"] == "xenonnt_2026"
+    assert set(config["combinations"]["xenon_2026"]["datasets"]) == {"xenonnt_2026", "pandax4t_s1s2", "pandax4t_s2only"}
+    config["models"]["leptophilic_scalar"]["experiments"].append("xenonnt_s2only_2026")
+    with pytest.raises(ConfigError, match="nuclear-recoil response only"):
+        validate_config(config)
