@@ -41,6 +41,12 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             "experiment_label": label,
             "datasets": [m["dataset"] for _, m in folds],
             "projection": all(m["data_meta"].get("summary", {}).get("is_projection", False) for _, m in folds),
+            # citations of the public releases a data set is read from (their licence alongside)
+            "references": {
+                m["dataset"]: f"{m['data_meta']['reference']} ({m['data_meta'].get('licence', 'licence not stated')})"
+                for _, m in folds
+                if "reference" in m.get("data_meta", {})
+            },
             "model_label": info["label"],
             "coupling_label": info["coupling_label"],
             "coupling_sign": info["coupling_sign"],

@@ -195,6 +195,11 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
         for exp_name in model["experiments"]:
             if exp_name not in experiments:
                 out.append(f"config key 'models.{name}.experiments': {exp_name!r} is not defined under 'experiments'")
+            elif kind == "leptophilic_scalar" and experiments[exp_name].get("kind", "counting") != "counting":
+                out.append(
+                    f"config key 'models.{name}.experiments': {exp_name!r} is a XENONnT release with a "
+                    "nuclear-recoil response only: an electron-recoil model cannot use it"
+                )
             elif kind == "leptophilic_scalar" and not experiments[exp_name].get("electron_recoils", False):
                 out.append(
                     f"config key 'models.{name}.experiments': {exp_name!r} rejects electron recoils "
@@ -263,7 +268,7 @@ def _coverage_checks(config: Mapping[str, Any]) -> list[str]:
     out = []
     for name, exp in (config.get("experiments") or {}).items():
         if exp.get("kind", "counting") != "counting":
-            continue  # releases bring their own binning (xenonnt, coherent_csi)
+            continue  # a release brings its own energy nodes (its response), not the folding grids
         eff = exp["efficiency"]
         lo, hi = _sensitive_range_nr(eff)
         if not lo < hi:

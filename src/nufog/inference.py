@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.special import gammaincc, log_ndtr, ndtri
@@ -272,13 +273,20 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
     ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
+        # the band brackets come from the Asimov statistic with the nuisances fixed (cheap), like the
+        # observed limit's; each band edge is then solved with the profiled statistic
+        fixed = data.without_nuisances()
+        asimov_fixed = None
+        if data.nuisances:
+            asimov_fixed = _Statistic(fixed.with_observed(fixed.expected_sm()), "background_only")
         for col, n_sigma in BANDS.items():
             target = _band_factor(settings, n_sigma)
 
-            def band(g, midx, target=target):
-                return np.sqrt(np.maximum(asimov(g, midx), 0.0)) - target
+            def band(g, midx, target=target, stat=asimov):
+                return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
 
-            g_band, found_band = _solve_increasing(band, data)
+            coarse_band = partial(band, stat=asimov_fixed) if asimov_fixed is not None else None
+            g_band, found_band = _solve_increasing(band, data, coarse_band)
             out[col] = np.where(found_band, g_band, np.nan)
             ok &= found_band & asimov.ok
     out["fit_ok"] = ok

@@ -329,14 +329,17 @@ class Model:
         n_par = self.n_nuisances + (1 if d_g else 0)
         mu = np.zeros((p, self.observed.size))
         jac = np.zeros((p, self.observed.size, n_par)) if jacobian else None
+        coefficients: dict[tuple[int, str], tuple[np.ndarray, ...]] = {}  # a nuisance acts on several parts
         for part in self._parts:
             if part.is_signal:
                 lin, quad = part.nominal[0][midx], part.nominal[1][midx]
             else:
-                tmpl = np.broadcast_to(part.nominal, mu.shape).copy()
+                tmpl = part.nominal  # (B,): broadcast against (P, B) below; replaced, never modified in place
             shape_grads = []
             for k, d_up, d_down, interp in part.shapes:
-                c_up, c_down, dc_up, dc_down = _shape_coefficients(theta[:, k], interp)
+                if (k, interp) not in coefficients:
+                    coefficients[k, interp] = _shape_coefficients(theta[:, k], interp)
+                c_up, c_down, dc_up, dc_down = coefficients[k, interp]
                 if part.is_signal:
                     lin = lin + c_up[:, None] * d_up[0][midx] + c_down[:, None] * d_down[0][midx]
                     quad = quad + c_up[:, None] * d_up[1][midx] + c_down[:, None] * d_down[1][midx]
@@ -344,7 +347,7 @@ class Model:
                     d_quad = dc_up[:, None] * d_up[1][midx] + dc_down[:, None] * d_down[1][midx]
                     shape_grads.append((k, d_lin * g[:, None] + d_quad * (g * g)[:, None]))
                 else:
-                    tmpl += c_up[:, None] * d_up + c_down[:, None] * d_down
+                    tmpl = tmpl + (c_up[:, None] * d_up + c_down[:, None] * d_down)
                     shape_grads.append((k, dc_up[:, None] * d_up + dc_down[:, None] * d_down))
             if part.is_signal:
                 tmpl = lin * g[:, None] + quad * (g * g)[:, None]

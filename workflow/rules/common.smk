@@ -162,6 +162,21 @@ def all_limit_files():
     return xenon + ([] if COHERENT_FOLDS else coherent_limit_outputs())
 
 
+def is_release(name):
+    return config["experiments"][name].get("kind", "counting") != "counting"
+
+
+def paper_limit_files():
+    """Limit curves of Fig. 3 (the paper reproduction): data sets and combinations without a release."""
+    xenon = [
+        f"results/limits/{m}_{name}.parquet"
+        for name, (datasets, models, _) in LIMIT_JOBS.items()
+        if not any(is_release(d) for d in datasets)
+        for m in models
+    ]
+    return xenon + coherent_limit_outputs()
+
+
 def table_inputs(wildcards=None):
     """Fold files of every data set (counts, SM expectations) and the counting inputs (benchmark events)."""
     folds = {f"fold_{e}": f"results/fold/{e}.parquet" for e in config["experiments"]}
@@ -189,6 +204,8 @@ def all_outputs():
         "results/figures/coherent_projections.pdf",
         *report_outputs(),
         *hepdata_outputs(),
+        *closure_outputs(),
+        *fig5_outputs(),
     ]
 
 
@@ -245,3 +262,71 @@ def hepdata_outputs():
     return ["results/hepdata/submission.yaml"] + [
         f"results/hepdata/{Path(p).stem}.yaml" for p in all_limit_files()
     ]
+
+
+# --- XENONnT 2026 releases: closure (rules/xenonnt.smk) and Fig. 5 (rules/figures.smk) ---
+def xenonnt_release_names(kind):
+    """Data sets of ``experiments`` with release kind ``kind`` (the closure takes the first)."""
+    return [n for n, c in config["experiments"].items() if c.get("kind", "counting") == kind]
+
+
+def closure_datasets():
+    """(S2-only data set, 4-D data set) for the closure, or None when the config lacks one."""
+    s2, four_d = xenonnt_release_names("xenonnt_s2only"), xenonnt_release_names("xenonnt_2026")
+    return (s2[0], four_d[0]) if s2 and four_d else None
+
+
+def closure_inputs(wildcards=None):
+    s2, four_d = closure_datasets()
+    names = [config["experiments"][s2]["release"], config["experiments"][four_d]["release"]]
+    names += [config["experiments"][four_d].get("model", "xenonnt_lightwimp_2024")]
+    return {
+        "fold_s2only": f"results/fold/{s2}.parquet",
+        "fold_four_d": f"results/fold/{four_d}.parquet",
+        **solar_inputs(),
+        **cached("xe_binding", *names),
+    }
+
+
+CLOSURE_OUTPUTS = {
+    "s2only_cevns": "results/closure/xenonnt_s2only_cevns.csv",
+    "s2only_wimp6": "results/closure/xenonnt_s2only_wimp6_template.csv",
+    "s2only_wimp_si": "results/closure/xenonnt_s2only_wimp_si.csv",
+    "b8": "results/closure/xenonnt_2026_b8.csv",
+    "summary": "results/closure/xenonnt_closure.json",
+}
+
+
+def closure_outputs():
+    return list(CLOSURE_OUTPUTS.values()) if closure_datasets() else []
+
+
+def _fig5_files(names, models):
+    """Limit files of the curves ``names`` for ``models`` (a model without that curve is skipped)."""
+    out = []
+    for name in names:
+        if name not in LIMIT_JOBS:
+            raise WorkflowError(f"figures.fig5: {name!r} is neither a data set with models nor a combination")
+        out += [f"results/limits/{m}_{name}.parquet" for m in models if m in LIMIT_JOBS[name][1]]
+    return out
+
+
+def fig5_models():
+    """Models with the combined 2026 curve (those that list all of its data sets)."""
+    name = config["figures"]["fig5"]["combination"]
+    return list(LIMIT_JOBS[name][1]) if name in LIMIT_JOBS else []
+
+
+def fig5_inputs(wildcards=None):
+    fig = config["figures"]["fig5"]
+    models = fig5_models()
+    coherent = [f"results/limits/{m}_coherent_csi.parquet" for m in models if m in config["coherent"]["models"]]
+    return {
+        "combined": _fig5_files([fig["combination"]], models),
+        "releases": _fig5_files(fig["releases"], models),
+        "compare": _fig5_files(fig["compare"], models) + coherent,
+    }
+
+
+def fig5_outputs():
+    return ["results/figures/fig5_limits_2026.pdf", "results/figures/fig5_limits_2026.png"] if fig5_models() else []

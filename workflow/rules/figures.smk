@@ -6,6 +6,7 @@ localrules:
     plot_fig2,
     plot_fig3,
     plot_fig4,
+    plot_fig5,
 
 
 rule plot_fig1:
@@ -59,9 +60,9 @@ rule plot_fig2:
 
 
 rule plot_fig3:
-    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
+    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model (the 2026 releases: Fig. 5)."""
     input:
-        limits=all_limit_files(),
+        limits=paper_limit_files(),
         **reference_limit_inputs(),
     output:
         pdf="results/figures/fig3_limits.pdf",
@@ -77,3 +78,24 @@ rule plot_fig3:
         "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig3.py"
+
+
+rule plot_fig5:
+    """Fig. 5: the combined 2026 limits with expected bands against the paper reproduction and COHERENT."""
+    input:
+        unpack(fig5_inputs),
+    output:
+        pdf=report("results/figures/fig5_limits_2026.pdf", caption="../report/fig5.rst", category="Limits"),
+        png="results/figures/fig5_limits_2026.png",
+    log:
+        "logs/figures/fig5.log",
+    params:
+        fig=config["figures"]["fig5"],
+        models=fig5_models(),
+        coupling_ranges=config["figures"]["fig3"]["coupling_ranges"],
+        bbn=config["figures"]["fig3"]["bbn"],
+        version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/plot_fig5.py"
