@@ -62,5 +62,7 @@ def test_environment_yml_lists_the_pyproject_dependencies():
     wanted = project["dependencies"] + extras["workflow"] + extras["test"]
     names = {re.split(r"[\[<>=~! ]", spec, maxsplit=1)[0].lower() for spec in wanted}
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
-    listed = {re.split(r"[<>=~! ]", spec, maxsplit=1)[0].lower() for spec in conda if isinstance(spec, str)}
+    pip = [spec for entry in conda if isinstance(entry, dict) for spec in entry.get("pip", [])]
+    specs = [spec for spec in conda if isinstance(spec, str)] + pip  # conda-forge packages, then pip-only ones
+    listed = {re.split(r"[<>=~! ]", spec, maxsplit=1)[0].lower() for spec in specs}
     assert names <= listed, f"missing from environment.yml: {sorted(names - listed)}"
