@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nufog
 from nufog.config import ConfigError, check_config_files, validate_config
-from nufog.inputs import REGISTRY_STAMP, fetch_job, load_manifest, resolve_mirror
+from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
 
 def config_files_in_merge_order():

@@ -1,5 +1,5 @@
-# Fetch every external input into the cache, verified against the manifest's sha256. The rules run
-# inside the Snakemake process (``run:``): a copy from the mirror costs no interpreter start-up.
+# Fetch every external input into the cache, verified against the manifest's sha256. (A ``run:``
+# directive would not save the start-up: Snakemake 9 runs each such job in a new snakemake process.)
 
 
 localrules:
@@ -22,8 +22,8 @@ rule download_input:
         retries=config["data"]["retries"],
     conda:
         "../envs/analysis.yaml"
-    run:
-        fetch_job(params.entry, output[0], params.mirror, params.timeout_s, params.retries, log[0])
+    script:
+        "../../scripts/download_input.py"
 
 
 rule download_registry:
@@ -41,5 +41,5 @@ rule download_registry:
         retries=config["data"]["retries"],
     conda:
         "../envs/analysis.yaml"
-    run:
-        fetch_job(params.entry, output[0], params.mirror, params.timeout_s, params.retries, log[0])
+    script:
+        "../../scripts/download_input.py"
