@@ -25,7 +25,7 @@ def dry_run(workdir, *files, configfiles=None):
         ("limits:\n  m_med_MeV: {}\n", "user.yaml, line 2: 'limits.m_med_MeV' is an empty mapping"),
         ("limits:\n  cl: .nan\n", "config key 'limits.cl': nan is not allowed: numbers must be finite"),
         ("limits:\n  e_nr_keV: {min: 0.05, max: 9.2, n: 100}\n", "config key 'limits.e_nr_keV' (0.05-9.2 keV_nr)"),
-        ("limits:\n  m_med_MeV: {min: 0.01, max: 1.0e+4, n: 100000000}\n", "key 'limits.m_med_MeV.n' (100000000)"),
+        ("limits:\n  m_med_MeV: {min: 0.01, max: 1.0e+4, n: 1000000}\n", "key 'limits.m_med_MeV.n' (1000000)"),
     ],
 )
 def test_bad_config_file_stops_before_any_job(tmp_path, text, message):

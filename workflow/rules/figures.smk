@@ -85,8 +85,8 @@ rule plot_fig5:
     input:
         unpack(fig5_inputs),
     output:
-        pdf=report("results/figures/fig5_limits_2026.pdf", caption="../report/fig5.rst", category="Limits"),
-        png="results/figures/fig5_limits_2026.png",
+        pdf="results/figures/fig5_limits_2026.pdf",
+        png=report("results/figures/fig5_limits_2026.png", caption="../report/fig5.rst", category="Limits"),
     log:
         "logs/figures/fig5.log",
     params:

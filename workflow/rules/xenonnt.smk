@@ -9,17 +9,11 @@ if closure_datasets():
         input:
             unpack(closure_inputs),
         output:
-            s2only_cevns=report(
-                CLOSURE_OUTPUTS["s2only_cevns"], caption="../report/closure_s2only_cevns.rst", category="Closure"
-            ),
-            s2only_wimp6=report(
-                CLOSURE_OUTPUTS["s2only_wimp6"], caption="../report/closure_s2only_wimp6.rst", category="Closure"
-            ),
-            s2only_wimp_si=report(
-                CLOSURE_OUTPUTS["s2only_wimp_si"], caption="../report/closure_s2only_wimp_si.rst", category="Closure"
-            ),
-            b8=report(CLOSURE_OUTPUTS["b8"], caption="../report/closure_xenonnt_2026_b8.rst", category="Closure"),
-            summary=report(CLOSURE_OUTPUTS["summary"], caption="../report/closure_summary.rst", category="Closure"),
+            s2only_cevns=CLOSURE_OUTPUTS["s2only_cevns"],
+            s2only_wimp6=CLOSURE_OUTPUTS["s2only_wimp6"],
+            s2only_wimp_si=CLOSURE_OUTPUTS["s2only_wimp_si"],
+            b8=CLOSURE_OUTPUTS["b8"],
+            summary=CLOSURE_OUTPUTS["summary"],
         log:
             "logs/closure/xenonnt.log",
         benchmark:
