@@ -12,6 +12,7 @@ import numpy as np
 from nufog import io
 from nufog.plotting import (
     EXPERIMENT_COLOURS,
+    legend_below,
     plot_band_below,
     plot_exclusion,
     plot_expected_band,
@@ -117,17 +118,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             panel(ax, model, curves, references[model], fig_cfg, combinations)
         for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
-        # one legend for all panels, below them: inside the panels it would cover curves
-        handles = {}
-        for ax in axes.flat[: len(models)]:
-            for h, label in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(label, h)
-        ncol = min(len(handles), 4)
-        rows = math.ceil(len(handles) / max(ncol, 1))
-        bottom = (0.12 + 0.11 * rows) / (2.9 * nrows)  # legend height as a fraction of the figure
-        if handles:
-            fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=ncol, fontsize=6, frameon=False)
-        fig.tight_layout(rect=(0, bottom, 1, 1))
+        legend_below(fig, axes.flat[: len(models)], 2.9, nrows)
         save_and_close(fig, outputs["pdf"], outputs["png"])
     log.info("fig3: %d panels, %d curves", len(models), len(tables))
 

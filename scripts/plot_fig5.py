@@ -11,7 +11,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nufog import io
-from nufog.plotting import EXPERIMENT_COLOURS, plot_band_below, plot_exclusion, plot_union_fill, save_and_close, style
+from nufog.plotting import (
+    EXPERIMENT_COLOURS,
+    legend_below,
+    plot_band_below,
+    plot_exclusion,
+    plot_union_fill,
+    save_and_close,
+    style,
+)
 from nufog.scripting import run
 
 log = logging.getLogger(__name__)
@@ -69,7 +77,6 @@ def panel(ax, model, combined, releases, compare, fig_cfg, ylims, bbn):
     ax.set_title(meta["model_label"])
     ax.set_xlabel(r"$m$ [MeV]")
     ax.set_ylabel(meta["coupling_label"] + f" ({100 * meta['cl']:g} % CL)")
-    ax.legend(loc="upper left", fontsize=4.8, ncol=2)
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
@@ -101,7 +108,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
                 log.warning("%s: %d masses of the combined curve have fit_ok = False (not drawn)", model, bad)
         for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
-        fig.tight_layout()
+        legend_below(fig, axes.flat[: len(models)], 3.1, nrows)
         save_and_close(fig, outputs["pdf"], outputs["png"])
     log.info("fig5: %d panels", len(models))
 

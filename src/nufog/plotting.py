@@ -26,6 +26,7 @@ __all__ = [
     "mask_threshold",
     "PROCESS_LABELS",
     "EXPERIMENT_COLOURS",
+    "legend_below",
 ]
 
 STYLE = Path(__file__).with_name("paper.mplstyle")
@@ -185,3 +186,22 @@ def plot_expected_band(ax, m, median, minus1, plus1, minus2, plus2, colors=("#FF
     f1 = ax.fill_between(m, minus1, plus1, color=colors[1], lw=0, zorder=0.7, label=r"expected $\pm 1\sigma$")
     (line,) = ax.plot(m, median, color="k", lw=0.7, ls=(0, (3, 2)), zorder=0.8, label=label or "expected median")
     return f2, f1, line
+
+
+def legend_below(fig, axes, panel_height_in: float, n_rows: int, max_columns: int = 4):
+    """One legend for all panels, below them (inside the panels it would cover curves); lays the figure out
+    above it. Returns the legend (or None when no artist has a label)."""
+    import math
+
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    ncol = min(len(handles), max_columns)
+    rows = math.ceil(len(handles) / max(ncol, 1))
+    bottom = (0.12 + 0.11 * rows) / (panel_height_in * n_rows)  # legend height as a fraction of the figure
+    legend = None
+    if handles:
+        legend = fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=ncol, fontsize=6, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    return legend

@@ -90,7 +90,7 @@ rule coherent_limits:
         data_dir=COHERENT_DIR,
         masses=config["limits"]["m_med_MeV"],
         cl=config["limits"]["cl"],
-        model=lambda wc: config["models"][wc.model],
+        model=lambda wc: {k: v for k, v in config["models"][wc.model].items() if k != "experiments"},
         hadronic=config.get("hadronic"),
         version=VERSION,
         input_sha256=input_sha256,
