@@ -16,22 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import timed
 
 from nufog.coherent import CsIModel, mediator_limit, nsi_scan, sm_fit
-
-
-def timed(fn, repeat: int):
-    wall, cpu, out = [], [], None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return out, float(np.median(wall)), float(np.median(cpu))
 
 
 def main() -> None:
@@ -43,10 +33,10 @@ def main() -> None:
     n_mass, n_nsi = (20, 30) if args.quick else (200, 100)
     line = "{:<26s} wall {:6.3f} s  cpu {:6.3f} s   {}"
 
-    model, w, c = timed(lambda: CsIModel.build(data_dir=Path(args.data) / "coherent_csi2021"), args.repeat)
+    model, w, c, _ = timed(lambda: CsIModel.build(data_dir=Path(args.data) / "coherent_csi2021"), args.repeat)
     print(line.format("build model", w, c, ""))
 
-    res, w, c = timed(lambda: sm_fit(model), max(args.repeat, 5))
+    res, w, c, _ = timed(lambda: sm_fit(model), max(args.repeat, 5))
     info = (
         f"N_fit = {res['n_fit']:.2f} -{res['n_fit_err_low']:.2f} +{res['n_fit_err_high']:.2f}, "
         f"N_SM = {res['n_sm']:.2f}, chi2/ndf = {res['chi2']:.2f}/{res['ndf']}, ok = {res['fit_ok']}"
@@ -55,13 +45,13 @@ def main() -> None:
 
     masses = np.geomspace(0.01, 1e4, n_mass)
     for name in ("universal_scalar", "higgs_scalar", "universal_vector"):
-        lim, w, c = timed(lambda name=name: mediator_limit(name, masses, model=model), args.repeat)
+        lim, w, c, _ = timed(lambda name=name: mediator_limit(name, masses, model=model), args.repeat)
         at = {m: float(np.interp(np.log(m), np.log(masses), lim.coupling_limit)) for m in (1.0, 10.0, 100.0)}
         info = "  ".join(f"G({m:g} MeV) = {g:.4e}" for m, g in at.items()) + f"  ok {lim.fit_ok.sum()}/{n_mass}"
         print(line.format(f"{name} {n_mass} masses", w, c, info))
 
     grid = np.linspace(-1.0, 1.0, n_nsi)
-    scan, w, c = timed(lambda: nsi_scan(grid, grid, model), args.repeat)
+    scan, w, c, _ = timed(lambda: nsi_scan(grid, grid, model), args.repeat)
     info = f"Delta chi2(SM) = {scan['delta_chi2_sm']:.4f}, ok {scan['fit_ok'].sum()}/{scan['fit_ok'].size}"
     print(line.format(f"NSI {n_nsi} x {n_nsi} map", w, c, info))
 

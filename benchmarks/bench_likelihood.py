@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _common import timed
 
 from nufog.analysis import fold_experiment
 from nufog.config import load_config
@@ -37,16 +38,6 @@ from nufog.inference import LimitSettings, coupling_limits
 from nufog.likelihood import combine
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(fn, repeat: int):
-    wall, cpu, out = [], [], None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return out, float(np.median(wall)), float(np.median(cpu)), float(np.min(wall))
 
 
 def main() -> None:
