@@ -15,9 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nufog.scripting import snakemake_command
-
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, snakemake_command
 
 
 def build(workdir: Path, cores: int) -> float:

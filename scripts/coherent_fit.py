@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nufog import io
-from nufog.coherent import analysis_from_config, sm_fit
+from nufog.coherent import fit, model_from_config, sm_fit
 from nufog.inputs import checksums
 from nufog.plotting import save_and_close, style
 from nufog.scripting import run
@@ -24,14 +24,14 @@ COMPONENTS = (
 )
 
 
-def plot_projections(analysis, x, path_pdf, path_png):
-    exp = analysis.expected(analysis.sm_spectra, x)
-    data = analysis.observed
+def plot_projections(model, x, path_pdf, path_png):
+    exp = model.expected(model.sm_spectra, x)
+    data = model.observed
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(7.0, 2.7))
         for ax, axis, edges, label in (
-            (axes[0], 1, analysis.pe_edges, "reconstructed energy [PE]"),
-            (axes[1], 0, analysis.t_edges, r"time [$\mu$s]"),
+            (axes[0], 1, model.pe_edges, "reconstructed energy [PE]"),
+            (axes[1], 0, model.t_edges, r"time [$\mu$s]"),
         ):
             widths = np.diff(edges)
             bottom = np.zeros(widths.size)
@@ -53,8 +53,8 @@ def plot_projections(analysis, x, path_pdf, path_png):
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     start = time.perf_counter()
-    analysis = analysis_from_config(params["coherent"], params["data_dir"])
-    result = sm_fit(analysis)
+    model = model_from_config(params["coherent"], params["data_dir"])
+    result = sm_fit(model)
     log.info(
         "fitted CEvNS %.1f +%.1f -%.1f (SM %.1f), chi2/ndf = %.1f/%d in %.2f s",
         result["n_fit"],
@@ -65,16 +65,18 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         result["ndf"],
         time.perf_counter() - start,
     )
-    fit = analysis.fit()
+    if not result["fit_ok"]:
+        log.warning("SM fit flagged: %s", result["fit_message"])
+    sm = fit(model)
     other = dict(params["coherent"], timing_efficiency=not params["coherent"]["timing_efficiency"])
     key = "n_sm_without_timing_efficiency" if params["coherent"]["timing_efficiency"] else "n_sm_with_timing_efficiency"
-    result[key] = analysis_from_config(other, params["data_dir"]).sm_prediction()["total"]
-    result["nuisances_sm_fit"] = fit.nuisances
+    result[key] = model_from_config(other, params["data_dir"]).sm_prediction()["total"]
+    result["nuisances_sm_fit"] = sm.nuisances
     result["units"] = {"n_*": "events", "chi2": "1", "t_offset": "us", "alpha_*": "relative"}
     result["provenance"] = io.provenance(params["coherent"], checksums(inputs))
     with io.atomic_path(outputs["fit"]) as tmp:
         tmp.write_text(json.dumps(result, indent=2, sort_keys=True, default=float) + "\n")
-    plot_projections(analysis, fit.x, outputs["pdf"], outputs["png"])
+    plot_projections(model, sm.x, outputs["pdf"], outputs["png"])
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 import logging
 import time
 
-import numpy as np
 import pandas as pd
 
 from nufog import io
 from nufog.analysis import build_model
-from nufog.coherent import analysis_from_config, mediator_limit
+from nufog.coherent import mediator_limit, model_from_config
 from nufog.config import log_grid
 from nufog.inputs import checksums
 from nufog.limits import coupling_sign
@@ -24,15 +23,16 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     sign = int(coupling_sign(model, model_cfg.get("interference", "constructive")))
     masses = log_grid(params["masses"])
     start = time.perf_counter()
-    analysis = analysis_from_config(params["coherent"], params["data_dir"])
-    limits = mediator_limit(model, masses, params["cl"], analysis, sign=sign)
+    csi = model_from_config(params["coherent"], params["data_dir"])
+    res = mediator_limit(model, masses, params["cl"], csi, sign=sign, progress_log=log)
     log.info(
-        "%s: %d masses in %.1f s; limit at %.3g MeV: %.3g",
+        "%s: %d masses in %.1f s (%d flagged fit_ok = False); limit at %.3g MeV: %.3g",
         name,
         masses.size,
         time.perf_counter() - start,
+        int((~res.fit_ok).sum()),
         masses[0],
-        limits[0],
+        res.coupling_limit[0],
     )
     meta = {
         "model": name,
@@ -43,7 +43,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         "cl": params["cl"],
         "reference": "sm_profiled",
         "coupling_sign": sign,
-        "n_obs": float(analysis.observed.sum()),
+        "n_obs": float(csi.observed.sum()),
         "background": float("nan"),
     }
     prov = io.provenance(
@@ -51,9 +51,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         checksums(inputs),
     )
     io.write_table(
-        pd.DataFrame({"m_med_MeV": masses, "coupling_limit": np.asarray(limits)}),
+        pd.DataFrame({"m_med_MeV": masses, "coupling_limit": res.coupling_limit, "fit_ok": res.fit_ok}),
         outputs["0"],
-        {"m_med_MeV": "MeV", "coupling_limit": "1"},
+        {"m_med_MeV": "MeV", "coupling_limit": "1", "fit_ok": ""},
         prov,
         meta,
     )

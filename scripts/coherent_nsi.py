@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from nufog import io
-from nufog.coherent import analysis_from_config, nsi_scan
+from nufog.coherent import model_from_config, nsi_scan
 from nufog.inputs import checksums
 from nufog.scripting import run
 
@@ -18,13 +18,14 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     cfg = params["coherent"]
     grid = {k: np.linspace(v["min"], v["max"], v["n"]) for k, v in cfg["nsi"].items()}
     start = time.perf_counter()
-    analysis = analysis_from_config(cfg, params["data_dir"])
-    scan = nsi_scan(grid["eps_u"], grid["eps_d"], analysis)
+    model = model_from_config(cfg, params["data_dir"])
+    scan = nsi_scan(grid["eps_u"], grid["eps_d"], model, progress_log=log)
     log.info(
-        "NSI map %d x %d in %.1f s; best fit %s, Delta chi^2(SM) = %.3f",
+        "NSI map %d x %d in %.1f s (%d fits flagged); grid minimum %s, Delta chi^2(SM) = %.3f",
         grid["eps_u"].size,
         grid["eps_d"].size,
         time.perf_counter() - start,
+        int((~scan["fit_ok"]).sum()),
         scan["best"],
         scan["delta_chi2_sm"],
     )
@@ -35,9 +36,11 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             "eps_d": ed.ravel(),
             "chi2": scan["chi2"].ravel(),
             "delta_chi2": scan["delta_chi2"].ravel(),
+            "fit_ok": scan["fit_ok"].ravel(),
         }
     )
     meta = {
+        # the minimum lies on a nearly flat valley (physics.md 5): a poorly defined point, not drawn
         "best_fit": list(scan["best"]),
         "chi2_min": scan["chi2_min"],
         "delta_chi2_sm": scan["delta_chi2_sm"],
@@ -47,7 +50,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     io.write_table(
         df,
         outputs["0"],
-        {"eps_u": "1", "eps_d": "1", "chi2": "1", "delta_chi2": "1"},
+        {"eps_u": "1", "eps_d": "1", "chi2": "1", "delta_chi2": "1", "fit_ok": ""},
         io.provenance(cfg, checksums(inputs)),
         meta,
     )

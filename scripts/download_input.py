@@ -1,24 +1,16 @@
-"""Fetch one input file into the cache and verify its sha256 (rule ``download_input``)."""
+"""Fetch one input (a file, or a release of many files) into the cache and verify its sha256
+(rules ``download_input`` and ``download_registry``)."""
 
-import dataclasses
-import logging
-from pathlib import Path
-
-from nufog.inputs import InputEntry, fetch
-from nufog.scripting import run
-
-log = logging.getLogger(__name__)
+from nufog.inputs import InputEntry, fetch_job
 
 
-def main(inputs: dict, outputs: dict, params: dict) -> None:
-    entry = params["entry"]
+def main(snakemake) -> None:
+    entry = snakemake.params.entry
     if not isinstance(entry, InputEntry):
         entry = InputEntry(**entry)
-    # a registry entry's output is the stamp file inside the release directory
-    dest = Path(outputs["0"]).parent if entry.is_registry else outputs["0"]
-    source = fetch(entry, dest, params["mirror"], params["timeout_s"], params["retries"])
-    log.info("%s <- %s (%s)", outputs["0"], source, dataclasses.asdict(entry)["reference"])
+    p = snakemake.params
+    fetch_job(entry, snakemake.output[0], p.mirror, p.timeout_s, p.retries, snakemake.log[0])
 
 
 if __name__ == "__main__":
-    run(snakemake, main)  # noqa: F821
+    main(snakemake)  # noqa: F821

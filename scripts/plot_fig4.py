@@ -1,4 +1,9 @@
-"""Paper Fig. 4 (rule ``plot_fig4``): COHERENT CsI allowed region in (eps_ee^uV, eps_ee^dV)."""
+"""Paper Fig. 4 (rule ``plot_fig4``): COHERENT CsI allowed region in (eps_ee^uV, eps_ee^dV).
+
+The chi^2 is nearly flat along the two degenerate bands (the Cs and I neutron-to-proton ratios differ
+by 1.5 %), so no best-fit point is drawn: the dashed lines are the valley (for each eps_u the eps_d of
+the chi^2 minimum in each band, :func:`nufog.coherent.nsi_valley`) inside the allowed region.
+"""
 
 import logging
 
@@ -7,6 +12,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from nufog import io
+from nufog.coherent import nsi_valley
 from nufog.plotting import save_and_close, style
 from nufog.scripting import run
 
@@ -18,16 +24,28 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     eu = np.unique(df["eps_u"].to_numpy())
     ed = np.unique(df["eps_d"].to_numpy())
     dchi2 = df["delta_chi2"].to_numpy().reshape(eu.size, ed.size)
+    if "fit_ok" in df and not df["fit_ok"].all():
+        log.warning("%d grid points have fit_ok = False", int((~df["fit_ok"]).sum()))
     level = chi2.ppf(params["cl"], df=2)  # two parameters: 4.61 at 90 % CL
     with style():
         fig, ax = plt.subplots(figsize=(3.4, 3.2))
         ax.contourf(ed, eu, dchi2, levels=[0.0, level], colors=["#0C5DA5"], alpha=0.35)
         ax.contour(ed, eu, dchi2, levels=[level], colors=["#0C5DA5"], linewidths=0.9)
+        for k, band in enumerate(nsi_valley(eu, ed, dchi2)):
+            inside = band[:, 2] < level
+            ax.plot(
+                np.where(inside, band[:, 1], np.nan),
+                band[:, 0],
+                color="k",
+                lw=0.7,
+                ls="--",
+                label="valley (line of minima)" if k == 0 else None,
+            )
         ax.plot([0.0], [0.0], marker="*", color="#FF2C00", ms=7, ls="none", label="SM")
-        bu, bd = meta["best_fit"]
-        ax.plot([bd], [bu], marker="+", color="k", ms=6, ls="none", label="best fit")
         ax.set_xlabel(r"$\varepsilon_{ee}^{dV}$")
         ax.set_ylabel(r"$\varepsilon_{ee}^{uV}$")
+        ax.set_xlim(ed[0], ed[-1])
+        ax.set_ylim(eu[0], eu[-1])
         ax.set_title(f"COHERENT CsI 2021, {100 * params['cl']:g} % CL allowed (2 d.o.f.)", fontsize=7)
         ax.legend(loc="upper right")
         ax.set_aspect("equal")

@@ -1,4 +1,9 @@
-"""Shared fixtures: where the input mirror is, and the physics objects built from it."""
+"""Shared fixtures: where the input files are, and the physics objects built from them.
+
+Inputs come from ``$NUFOG_DATA_MIRROR`` if set, else from the download cache of a build in this
+repository (``resources/downloads``, same relative paths); a test whose file is in neither is
+skipped with the reason, never errored.
+"""
 
 import os
 from pathlib import Path
@@ -6,22 +11,55 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data")).resolve()
+from .helpers import ROOT
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures are files; set before anything imports pyplot
+
 MANIFEST = ROOT / "resources" / "inputs.yaml"
 CONFIG = ROOT / "config.yaml"
+CACHE = ROOT / "resources" / "downloads"
+
+
+def _data_dir() -> Path | None:
+    if os.environ.get("NUFOG_DATA_MIRROR"):
+        return Path(os.environ["NUFOG_DATA_MIRROR"]).resolve()
+    return CACHE if CACHE.is_dir() else None
+
+
+#: Directory with the inputs under their manifest paths (the mirror or the download cache), or None.
+DATA = _data_dir()
+#: ``DATA``, or a folder that does not exist (module-level skip conditions test ``.is_dir()`` on it)
+DATA_OR_MISSING = DATA if DATA is not None else ROOT / "resources" / "no-input-data"
+NO_DATA = "input data not found: set NUFOG_DATA_MIRROR or run `uv run snakemake --cores 2` (fills resources/downloads)"
+
+
+def data_path(relative: str) -> Path:
+    """``DATA / relative`` if that file or folder exists; otherwise skip the test with the reason."""
+    path = DATA / relative if DATA is not None else None
+    if path is None or not path.exists():
+        pytest.skip(f"{relative}: {NO_DATA}")
+    return path
+
+
+def with_value(config, path, value):
+    """A deep copy of ``config`` with the key at ``path`` (a tuple of keys) set to ``value``."""
+    import copy
+
+    c = copy.deepcopy(config)
+    node = c
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return c
 
 
 def mirror_file(name: str) -> Path:
-    """Path of a manifest input inside the mirror (skips the test if the mirror is absent).
+    """Path of a manifest input in the data directory (skips the test if it is not there).
 
     A registry entry (a data release of many files) gives its directory.
     """
     entries = yaml.safe_load(MANIFEST.read_text())["inputs"]
-    path = MIRROR / entries[name]["file"]
-    if not (path.is_dir() if entries[name].get("registry") else path.is_file()):
-        pytest.skip(f"input mirror not found ({path}); set NUFOG_DATA_MIRROR")
-    return path
+    return data_path(entries[name]["file"])
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,11 @@
-"""Command line: ``python -m nufog info FILE.parquet`` prints a table's units and provenance;
-``python -m nufog check-config FILE.yaml`` validates a config without running anything."""
+"""Command line.
+
+- ``python -m nufog info FILE.parquet``: a table's units and provenance;
+- ``python -m nufog check-config FILE.yaml [...]``: validate configs without running anything;
+- ``python -m nufog upper-limit --observed N --background B [--sigma-b S] --method {wilks,cls,feldman_cousins}
+  [--cl 0.9] [--reference background_only|best_fit] [--toys N --seed S]``: the upper limit on the signal
+  count of a counting experiment, with the same likelihood core as the pipeline.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,30 @@ from pathlib import Path
 from nufog import __version__
 
 
+def _fail(message: str, code: int = 1) -> int:
+    """One line on stderr naming the problem, no traceback."""
+    print(f"nufog: {message}", file=sys.stderr)
+    return code
+
+
 def _info(path: str) -> int:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from nufog.io import read_metadata
 
-    meta = read_metadata(path)
+    if not Path(path).exists():
+        return _fail(f"{path}: no such file", 2)
+    if not Path(path).is_file():
+        return _fail(f"{path}: not a file", 2)
+    try:
+        parquet = pq.ParquetFile(path)
+        meta = read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        return _fail(f"{path}: not a Parquet file ({str(exc).splitlines()[0]})")
+    except ValueError as exc:  # a Parquet file without nufog metadata
+        return _fail(str(exc))
     prov = meta.get("provenance", {})
-    parquet = pq.ParquetFile(path)
     print(f"{path}: {parquet.metadata.num_rows} rows")
     print("columns [unit]:")
     units = meta.get("units", {})
@@ -36,15 +58,15 @@ def _info(path: str) -> int:
 
 
 def _check_config(paths: list[str]) -> int:
-    import yaml
+    from nufog.config import ConfigError, check_config_files, validate_config
 
-    from nufog.config import ConfigError, validate_config
-
-    config: dict = {}
-    for path in paths:
-        _merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        return _fail(f"config file {missing[0]}: no such file", 2)
     try:
-        validate_config(config)
+        # merged as Snakemake does with several --configfile (later files win key by key), read
+        # strictly: syntax errors with file and line, duplicate keys, ignored empty mappings
+        validate_config(check_config_files(paths))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -52,13 +74,45 @@ def _check_config(paths: list[str]) -> int:
     return 0
 
 
-def _merge(base: dict, update: dict) -> None:
-    """Deep merge, later files win (as Snakemake does with several --configfile)."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
+def _upper_limit(args: argparse.Namespace) -> int:
+    from nufog.inference import LimitSettings, coupling_limits, feldman_cousins_interval, signal_dataset
+
+    n, b, sb = args.observed, args.background, args.sigma_b
+    if not (n >= 0 and b > 0 and sb >= 0 and 0 < args.cl < 1):
+        return _fail("need --observed >= 0, --background > 0, --sigma-b >= 0 and 0 < --cl < 1", 2)
+    data = signal_dataset(n, b, sb)
+    nuisance = f", background uncertainty {sb:g} profiled" if sb > 0 else ""
+    if args.toys:
+        if args.method != "cls":
+            return _fail("--toys goes with --method cls", 2)
+        from nufog.toys import toy_cls_upper
+
+        s_up, err = toy_cls_upper(data, args.cl, args.toys, args.seed)
+        print(
+            f"upper limit on the signal: {s_up:.4g} +- {err:.2g} (MC) events at {args.cl:g} CL "
+            f"(CLs, {args.toys} toys, seed {args.seed}{nuisance}; n = {n:g}, b = {b:g})"
+        )
+        return 0
+    if args.method == "feldman_cousins":
+        if sb > 0:
+            return _fail("feldman_cousins is implemented with a known background (--sigma-b 0)", 2)
+        lo, up = feldman_cousins_interval(round(n), b, args.cl)
+        print(
+            f"upper limit on the signal: {up:.4g} events at {args.cl:g} CL "
+            f"(Feldman-Cousins interval [{lo:.4g}, {up:.4g}]; n = {round(n)}, b = {b:g})"
+        )
+        return 0
+    settings = LimitSettings(cl=args.cl, method=args.method, reference=args.reference, profile=sb > 0)
+    out = coupling_limits(data, settings)
+    if not out["fit_ok"][0]:
+        return _fail("the fit did not converge: no limit")
+    kind = {"wilks": "Wilks, q = chi2.ppf(cl, 1)", "cls": "CLs"}[args.method]
+    print(
+        f"upper limit on the signal: {out['coupling_limit'][0]:.4g} events at {args.cl:g} CL "
+        f"({kind}, {args.reference} reference{nuisance}; n = {n:g}, b = {b:g}; "
+        f"expected {out['expected_median'][0]:.4g} [{out['expected_minus1'][0]:.4g}, {out['expected_plus1'][0]:.4g}])"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,9 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     p_info.add_argument("path")
     p_check = sub.add_parser("check-config", help="validate config files (later ones override)")
     p_check.add_argument("paths", nargs="+")
+    p_ul = sub.add_parser("upper-limit", help="upper limit on the signal count of a counting experiment")
+    p_ul.add_argument("--observed", type=float, required=True, help="observed events")
+    p_ul.add_argument("--background", type=float, required=True, help="expected background events")
+    p_ul.add_argument("--sigma-b", type=float, default=0.0, help="Gaussian background uncertainty [events]")
+    p_ul.add_argument("--method", choices=["wilks", "cls", "feldman_cousins"], default="wilks")
+    p_ul.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
+    p_ul.add_argument("--reference", choices=["background_only", "best_fit"], default="background_only")
+    p_ul.add_argument("--toys", type=int, default=0, help="CLs from this many toys (default: asymptotic/exact)")
+    p_ul.add_argument("--seed", type=int, default=1, help="seed of the toys' generator")
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info(args.path)
+    if args.command == "upper-limit":
+        return _upper_limit(args)
     return _check_config(args.paths)
 
 

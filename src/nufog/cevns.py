@@ -35,12 +35,28 @@ def e_nu_min(e_r_MeV: np.ndarray, mass_MeV: float) -> np.ndarray:
     >>> round(float(e_nu_min(np.array(1e-3), 122_000.0)), 4)   # 1 keV on M = 122 GeV
     7.8102
     """
-    return np.sqrt(mass_MeV * np.asarray(e_r_MeV, dtype=float) / 2.0)
+    return np.sqrt(_positive(mass_MeV, "mass_MeV") * _energy(e_r_MeV, "e_r_MeV") / 2.0)
 
 
 def e_r_max(e_nu_MeV: np.ndarray, mass_MeV: float) -> np.ndarray:
     """Maximum recoil energy 2 E_nu^2 / M (inverse of :func:`e_nu_min`)."""
-    return 2.0 * np.asarray(e_nu_MeV, dtype=float) ** 2 / mass_MeV
+    return 2.0 * _energy(e_nu_MeV, "e_nu_MeV") ** 2 / _positive(mass_MeV, "mass_MeV")
+
+
+def _energy(x: np.ndarray | float, name: str) -> np.ndarray:
+    """``x`` as floats; ValueError naming ``name`` unless all finite and >= 0 (a negative energy
+    gave NaN and a NaN neutrino energy gave a cross section of 0)."""
+    a = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"{name} must be finite and >= 0 [MeV]")
+    return a
+
+
+def _positive(x: np.ndarray | float, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError(f"{name} must be finite and > 0 [MeV]")
+    return a
 
 
 def dsigma_dER(
@@ -56,8 +72,9 @@ def dsigma_dER(
 
     ``charge`` replaces Q_V (e.g. with NSI); default is the SM :func:`nufog.nuclei.vector_charge`.
     """
-    e_r = np.asarray(e_r_MeV, dtype=float)
-    e_nu = np.asarray(e_nu_MeV, dtype=float)
+    e_r = _energy(e_r_MeV, "e_r_MeV")
+    e_nu = _positive(e_nu_MeV, "e_nu_MeV")
+    mass_MeV = float(_positive(mass_MeV, "mass_MeV"))
     q_v = vector_charge(Z, N) if charge is None else charge
     kin = 1.0 - mass_MeV * e_r / (2.0 * e_nu**2)
     f2 = form_factor(ff, momentum_transfer(e_r, mass_MeV), Z + N) ** 2
@@ -109,6 +126,8 @@ class RecoilKernel:
             raise ValueError("recoil energy grid must be a non-empty 1-d array of finite values")
         if np.any(e_r_keV <= 0):
             raise ValueError("recoil energies must be positive [keV]")
+        if np.any(np.diff(e_r_keV) <= 0):
+            raise ValueError("recoil energy grid e_r_keV must increase strictly (sort it)")
         if len(components) == 0:
             raise ValueError("no flux components: check solar.components in the config")
         e_r = e_r_keV * u.keV

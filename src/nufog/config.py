@@ -10,7 +10,11 @@ The workflow calls :func:`validate_config` in ``workflow/rules/common.smk`` befo
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import math
+import os
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +22,18 @@ import jsonschema
 import numpy as np
 import yaml
 
-__all__ = ["ConfigError", "validate_config", "load_config", "log_grid", "SCHEMA_PATH"]
+__all__ = [
+    "ConfigError",
+    "validate_config",
+    "load_config",
+    "read_config_file",
+    "check_config_files",
+    "log_grid",
+    "SCHEMA_PATH",
+]
 
-#: Schema shipped with the workflow (the package is installed editable from the repository).
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: Schema shipped as package data (src/nufog/schemas/), so any install, editable or not, finds it.
+SCHEMA_PATH: Traversable = files("nufog") / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -74,19 +86,36 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.instance!r} is not allowed: {hint}"
 
 
-def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], schema_path: str | Path | Traversable = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and return it.
 
     Raises :class:`ConfigError` listing every problem, one per line.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = yaml.safe_load((Path(schema_path) if isinstance(schema_path, str) else schema_path).read_text())
+    messages = _non_finite(config)
     errors = sorted(_FILLING_VALIDATOR(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
-    messages = [_describe(e) for e in errors]
+    messages += [_describe(e) for e in errors if not _is_non_finite(e.instance)]
     if not messages:
         messages = _semantic_checks(config)
     if messages:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
     return config
+
+
+def _is_non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _non_finite(node: Any, key: str = "") -> list[str]:
+    """Every NaN or infinite number (YAML ``.nan``, ``.inf``): they slip through ``minimum`` and
+    ``min < max`` checks (every comparison with NaN is false), so they are rejected first."""
+    if isinstance(node, Mapping):
+        return [m for k, v in node.items() for m in _non_finite(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(node, (list, tuple)):
+        return [m for i, v in enumerate(node) for m in _non_finite(v, f"{key}[{i}]")]
+    if _is_non_finite(node):
+        return [f"config key '{key}': {node!r} is not allowed: numbers must be finite"]
+    return []
 
 
 def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
@@ -104,6 +133,8 @@ def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
             if i["Z"] >= i["A"]:
                 out.append(f"config key 'xenon.isotopes': A={i['A']} must exceed Z={i['Z']}")
     out += _extra_checks(config)
+    out += _coverage_checks(config)
+    out += _size_checks(config)
     return out
 
 
@@ -117,6 +148,10 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     experiments = config.get("experiments", {})
     for name, exp in experiments.items():
         key = f"experiments.{name}"
+        if exp.get("kind") == "coherent_csi" and not config.get("coherent"):
+            out.append(f"config key '{key}': kind coherent_csi needs the 'coherent' section")
+        if exp.get("kind", "counting") != "counting":
+            continue
         if exp.get("counts", "paper") not in exp["count_sets"]:
             out.append(
                 f"config key '{key}.counts': {exp.get('counts')!r} is not one of count_sets {sorted(exp['count_sets'])}"
@@ -133,6 +168,26 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
         lo, hi = eff["roi_keV"]
         if not lo < hi:
             out.append(f"config key '{key}.efficiency.roi_keV': min ({lo}) must be below max ({hi})")
+        elif eff["kind"] == "step" and "threshold_keV" in eff and eff["threshold_keV"] >= hi:
+            out.append(
+                f"config key '{key}.efficiency.threshold_keV': {eff['threshold_keV']} keV lies at or above the "
+                f"top of '{key}.efficiency.roi_keV' ({hi} keV), so the experiment sees nothing: "
+                "the threshold must be below the ROI's upper edge"
+            )
+        elif eff["kind"] == "erf" and {"center_keV", "width_keV"} <= set(eff):
+            if eff["center_keV"] - ERF_REACH * eff["width_keV"] >= hi:
+                out.append(
+                    f"config key '{key}.efficiency.center_keV': the turn-on ({eff['center_keV']} keV, width "
+                    f"{eff['width_keV']} keV) lies above the top of '{key}.efficiency.roi_keV' ({hi} keV), "
+                    "so the experiment sees nothing: the centre must be below the ROI's upper edge"
+                )
+        if eff["kind"] in ("erf", "step"):
+            peak = eff.get("scale", 1.0) * (eff.get("plateau", 1.0) if eff["kind"] == "erf" else 1.0)
+            if peak > 1.0:
+                out.append(
+                    f"config key '{key}.efficiency.scale': {eff.get('scale', 1.0)} makes the peak efficiency "
+                    f"{peak:.3g} > 1: scale x plateau must be <= 1"
+                )
     for name, model in config.get("models", {}).items():
         kind = model.get("kind", name)
         if kind not in _MODEL_KINDS:
@@ -140,15 +195,26 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
         for exp_name in model["experiments"]:
             if exp_name not in experiments:
                 out.append(f"config key 'models.{name}.experiments': {exp_name!r} is not defined under 'experiments'")
+            elif kind == "leptophilic_scalar" and experiments[exp_name].get("kind", "counting") != "counting":
+                out.append(
+                    f"config key 'models.{name}.experiments': {exp_name!r} is a XENONnT release with a "
+                    "nuclear-recoil response only: an electron-recoil model cannot use it"
+                )
             elif kind == "leptophilic_scalar" and not experiments[exp_name].get("electron_recoils", False):
                 out.append(
                     f"config key 'models.{name}.experiments': {exp_name!r} rejects electron recoils "
                     f"(experiments.{exp_name}.electron_recoils is false)"
                 )
-        lo, hi = model["coupling_range"]
-        if not lo < hi:
-            out.append(f"config key 'models.{name}.coupling_range': min ({lo}) must be below max ({hi})")
-    for name, grid in (config.get("limits") or {}).items():
+    for name, comb in (config.get("combinations") or {}).items():
+        if name in experiments:
+            out.append(f"config key 'combinations.{name}': the name is already a data set under 'experiments'")
+        for exp_name in comb["datasets"]:
+            if exp_name not in experiments:
+                out.append(
+                    f"config key 'combinations.{name}.datasets': {exp_name!r} is not defined under 'experiments'"
+                )
+    limits = config.get("limits") or {}
+    for name, grid in limits.items():
         if isinstance(grid, Mapping) and {"min", "max", "n"} <= set(grid) and grid["min"] >= grid["max"]:
             out.append(f"config key 'limits.{name}': min ({grid['min']}) must be below max ({grid['max']})")
     coherent = config.get("coherent") or {}
@@ -172,10 +238,250 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
+#: An erf turn-on is taken as zero ERF_REACH widths below its centre (Phi(-3) = 0.13 %).
+ERF_REACH = 3.0
+
+
+def _sensitive_range_nr(eff: Mapping[str, Any]) -> tuple[float, float]:
+    """Recoil energies [keV_nr] where an efficiency section can be non-zero: the ROI, cut from
+    below by a step threshold or an erf turn-on (ERF_REACH widths below its centre)."""
+    lo, hi = (float(x) for x in eff["roi_keV"])
+    if eff["kind"] == "step" and "threshold_keV" in eff:
+        lo = max(lo, float(eff["threshold_keV"]))
+    elif eff["kind"] == "erf" and {"center_keV", "width_keV"} <= set(eff):
+        lo = max(lo, float(eff["center_keV"]) - ERF_REACH * float(eff["width_keV"]))
+    return lo, hi
+
+
+def _coverage_checks(config: Mapping[str, Any]) -> list[str]:
+    """The folding grids ``limits.e_nr_keV`` / ``limits.e_ee_keV`` must span every experiment's ROI
+    (from its threshold up): a grid that stops inside a ROI silently drops events."""
+    limits = config.get("limits") or {}
+    if not {"e_nr_keV", "e_ee_keV"} <= set(limits):
+        return []
+    from nufog.quenching import from_config as quenching_from_config
+
+    try:
+        quench = quenching_from_config(limits.get("ee_quenching") or {"model": "lindhard"})
+    except (ValueError, TypeError):
+        return []  # reported by the schema
+    out = []
+    for name, exp in (config.get("experiments") or {}).items():
+        if exp.get("kind", "counting") != "counting":
+            continue  # a release brings its own energy nodes (its response), not the folding grids
+        eff = exp["efficiency"]
+        lo, hi = _sensitive_range_nr(eff)
+        if not lo < hi:
+            continue  # reported above (threshold beyond the ROI)
+        roi = f"'experiments.{name}.efficiency.roi_keV'"
+        grids = [("e_nr_keV", lo, hi, "keV_nr")]
+        if exp.get("electron_recoils", False):
+            lo_ee, hi_ee = (float(x) for x in quench.to_ee(np.array([lo, hi])))
+            grids.append(("e_ee_keV", lo_ee, hi_ee, "keV_ee"))
+        for grid_name, need_lo, need_hi, unit in grids:
+            g = limits[grid_name]
+            if g["min"] > need_lo * (1 + 1e-9) or g["max"] < need_hi * (1 - 1e-9):
+                out.append(
+                    f"config key 'limits.{grid_name}' ({g['min']:g}-{g['max']:g} {unit}) does not cover {roi} "
+                    f"of experiment {name!r}, which needs {need_lo:.4g}-{need_hi:.4g} {unit}: "
+                    f"lower limits.{grid_name}.min or raise limits.{grid_name}.max"
+                )
+    return out
+
+
+def available_memory_bytes() -> int | None:
+    """Physical memory of this machine (``os.sysconf``), or None where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+#: float64 values per mediator mass alive in a fold or limit job: the coarse bracket scan of the limit
+#: search (56 couplings) over at most ~256 analysis bins, with the fold table's rows (models x terms x
+#: shape variations); the folding holds MASS_BLOCK x n_E terms.
+MASS_ARRAYS = 64 * 256
+FOLD_ARRAYS = 4 * 128 + 3 * 81
+
+
+def _size_checks(config: Mapping[str, Any], memory: int | None = None) -> list[str]:
+    """Reject grids whose arrays cannot fit in this machine's memory (before a job allocates them)."""
+    memory = available_memory_bytes() if memory is None else memory
+    limits = config.get("limits") or {}
+    if memory is None:
+        return []
+    gib = 2.0**30
+    out = []
+    if "m_med_MeV" in limits:
+        n_m = int(limits["m_med_MeV"]["n"])
+        need = 8 * MASS_ARRAYS * n_m
+        if need > memory:
+            out.append(
+                f"config key 'limits.m_med_MeV.n' ({n_m}): the fold and limit jobs need about {need / gib:.3g} GiB, "
+                f"more than this machine's {memory / gib:.3g} GiB: use fewer masses"
+            )
+    for grid_name in ("e_nr_keV", "e_ee_keV"):
+        if grid_name in limits:
+            n_e = int(limits[grid_name]["n"])
+            need = 8 * FOLD_ARRAYS * n_e
+            if need > memory:
+                out.append(
+                    f"config key 'limits.{grid_name}.n' ({n_e}): the folding needs about {need / gib:.3g} GiB, "
+                    f"more than this machine's {memory / gib:.3g} GiB: use fewer points"
+                )
+    return out
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise ConfigError(
+                f"config file {loader.name}, line {line}: duplicate key {key!r} (first given on line {seen[key]}); "
+                "YAML keeps only the last one: remove one of them"
+            )
+        seen[key] = line
+    mapping = loader.construct_mapping(node, deep=deep)
+    if not mapping:
+        loader.empty_mappings.append((node.start_mark.line + 1, _node_path(loader, node)))
+    return mapping
+
+
+def _node_path(loader: _StrictLoader, node: yaml.Node) -> tuple:
+    return loader.paths.get(id(node), ())
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _annotate_paths(node: yaml.Node, path: tuple, paths: dict[int, tuple]) -> None:
+    """Record the key path of every mapping node (for messages about empty mappings)."""
+    paths[id(node)] = path
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _annotate_paths(v, (*path, getattr(k, "value", "?")), paths)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _annotate_paths(v, (*path, i), paths)
+
+
+def _load_strict(path: Path) -> tuple[Any, list[tuple[int, tuple]]]:
+    """YAML document of ``path`` and its empty mappings (line, key path); duplicate keys raise."""
+    text = path.read_text(encoding="utf-8")
+    loader = _StrictLoader(text)
+    loader.name = str(path)
+    loader.empty_mappings = []
+    loader.paths = {}
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        _annotate_paths(node, (), loader.paths)
+        return loader.construct_document(node), loader.empty_mappings
+    finally:
+        loader.dispose()
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read one YAML (or JSON) config file strictly.
+
+    Raises :class:`ConfigError` with the file and line for a syntax error, a duplicate key, an
+    empty file, or a file whose top level is not a mapping (Snakemake's own messages name
+    neither the file nor the line, and it keeps the last of two duplicate keys).
+    """
+    return _read_config_file(Path(path))[0]
+
+
+def _read_config_file(path: Path) -> tuple[dict[str, Any], list[tuple[int, tuple]]]:
+    try:
+        data, empty = _load_strict(path)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != mark.line:
+            what += f" ({exc.context} from line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+        if "\\t" in what:
+            what += " (YAML is indented with spaces, not tabs)"
+        raise ConfigError(f"config file {path}, {where}: YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: YAML error: {exc}") from None
+    if data is None:
+        raise ConfigError(f"config file {path} is empty: give at least one 'key: value' (or leave the file out)")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path}: the top level must be a mapping of keys (e.g. 'limits:'), not a {type(data).__name__}"
+        )
+    return data, empty
+
+
+def _lookup(config: Mapping[str, Any], path: tuple) -> Any:
+    node: Any = config
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _merge(base: dict, update: Mapping) -> None:
+    """Deep merge as Snakemake does for several config files: later files win key by key, and a
+    mapping only adds keys (so an empty mapping changes nothing)."""
+    for key, value in update.items():
+        if isinstance(value, Mapping):
+            sub = base.get(key)
+            base[key] = sub if isinstance(sub, dict) else {}
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def check_config_files(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """Read config files strictly in merge order (earliest first) and return their merge.
+
+    Besides the errors of :func:`read_config_file`, rejects an empty mapping (``key: {}``) that
+    would silently keep an earlier file's values: Snakemake merges files key by key, so an empty
+    mapping cannot clear anything. Raises :class:`ConfigError` listing every problem.
+    """
+    merged: dict[str, Any] = {}
+    messages = []
+    for path in paths:
+        try:
+            data, empty = _read_config_file(Path(path))
+        except ConfigError as exc:
+            messages.append(str(exc))
+            continue
+        for line, key_path in empty:
+            earlier = _lookup(merged, key_path)
+            if isinstance(earlier, Mapping) and earlier:
+                key = ".".join(map(str, key_path))
+                messages.append(
+                    f"config file {path}, line {line}: '{key}' is an empty mapping, which Snakemake ignores "
+                    f"when merging config files (the earlier value {dict(earlier)!r} would be used): "
+                    "give its keys, or delete it"
+                )
+        _merge(merged, data)
+    if messages:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
+    return merged
+
+
 def load_config(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
-    """Read a YAML config file and validate it."""
-    config = yaml.safe_load(Path(path).read_text()) or {}
-    return validate_config(config, schema_path)
+    """Read a YAML config file (strictly: see :func:`read_config_file`) and validate it."""
+    return validate_config(read_config_file(path), schema_path)
 
 
 def log_grid(spec: Mapping[str, Any]) -> np.ndarray:

@@ -120,6 +120,12 @@ class BinnedData:
         Total exposure [t yr] (for tables).
     free
         Names of unconstrained nuisances.
+    response_ee
+        Response to electron recoils (keV_ee), for data sets that keep them (S2-only, projections).
+    sm_scale
+        Factor on the SM neutrino-induced templates (1; below 1 only where a quoted background that
+        includes the SM expectation is smaller than nufog's SM expectation, see
+        :func:`nufog.analysis.counting_data`).
     meta
         Free-form metadata carried into the fold file (references, licences, notes).
     """
@@ -134,6 +140,8 @@ class BinnedData:
     exposure_t_yr: float = 0.0
     free: frozenset[str] = frozenset()
     meta: Mapping[str, object] = field(default_factory=dict)
+    response_ee: Response | None = None
+    sm_scale: float = 1.0
 
     def __post_init__(self) -> None:
         n = np.asarray(self.observed, dtype=float)
@@ -146,4 +154,19 @@ class BinnedData:
                 raise ValueError(f"data set {self.name!r}: background {s.name!r} has the wrong number of bins")
         if any(m.kind == "shape" for m in self.signal_modifiers):
             raise ValueError(f"data set {self.name!r}: shape variations of the signal belong in the response")
+        if self.response_ee is not None and (self.response_ee.energy != "ee" or self.response_ee.n_bins != n.size):
+            raise ValueError(f"data set {self.name!r}: response_ee must be an 'ee' response with {n.size} bins")
+        if not (np.isfinite(self.sm_scale) and 0 < self.sm_scale <= 1):
+            raise ValueError(f"data set {self.name!r}: sm_scale must lie in (0, 1], got {self.sm_scale!r}")
         object.__setattr__(self, "observed", n)
+
+    def response_for(self, energy: str) -> Response:
+        """The response to nuclear (``"nr"``) or electron (``"ee"``) recoils; a clear error if there is none."""
+        if energy == self.response.energy:
+            return self.response
+        if energy == "ee" and self.response_ee is not None:
+            return self.response_ee
+        raise ValueError(
+            f"data set {self.name!r} has no response to {'electron' if energy == 'ee' else 'nuclear'} recoils: "
+            "a model with that signature cannot use it (list the data set only under models that apply)"
+        )

@@ -213,7 +213,7 @@ def t_max(E_nu_MeV: np.ndarray | float) -> np.ndarray:
     >>> round(float(t_max(0.8613)) * 1e3, 1)   # 7Be Compton-like edge [keV]
     664.3
     """
-    E = np.asarray(E_nu_MeV, dtype=float)
+    E = _check_energy(E_nu_MeV, "E_nu_MeV")
     return 2.0 * E**2 / (u.M_E + 2.0 * E)
 
 
@@ -256,8 +256,8 @@ def dsigma_dT_free(T_MeV: np.ndarray | float, E_nu_MeV: np.ndarray | float, flav
     A, B, C = _bracket_coefficients(flavour)
     T = _check_energy(T_MeV, "T_MeV")
     E = np.asarray(E_nu_MeV, dtype=float)
-    if np.any(~(E > 0)):
-        raise ValueError("neutrino energies E_nu_MeV must be positive")
+    if np.any(~(E > 0)) or not np.all(np.isfinite(E)):
+        raise ValueError("neutrino energies E_nu_MeV must be finite and positive")
     y = T / E
     bracket = A + B * (1.0 - y) ** 2 + C * u.M_E * T / E**2
     return np.where(T <= t_max(E), _SIGMA0_CM2_PER_MEV * bracket, 0.0)

@@ -37,15 +37,54 @@ __all__ = [
 
 
 def read_efficiency_table(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Two-column CSV (E_nr [keV], efficiency), '#' comments; sorted by energy."""
-    data = np.loadtxt(path, delimiter=",", comments="#")
-    if data.ndim != 2 or data.shape[1] < 2 or len(data) < 2:
+    """Two-column CSV (E_nr [keV], efficiency), '#' comments; sorted by energy.
+
+    Raises ValueError naming the file and line for a row that is not two finite numbers
+    (``nan`` parses as a number and would give NaN event counts), an efficiency outside [0, 1],
+    a negative energy or an energy given twice.
+    """
+    rows, lines = [], []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        fields = [f.strip() for f in text.split(",")]
+        try:
+            values = [float(f) for f in fields[:2]]
+        except ValueError:
+            values = []
+        if len(values) < 2 or not all(np.isfinite(values)):
+            raise ValueError(f"{path}, line {number}: expected two finite numbers 'E_nr_keV, efficiency', got {text!r}")
+        if values[0] < 0 or not 0 <= values[1] <= 1:
+            raise ValueError(
+                f"{path}, line {number}: energy must be >= 0 and efficiency in [0, 1], got {values[0]}, {values[1]}"
+            )
+        rows.append(values)
+        lines.append(number)
+    if len(rows) < 2:
         raise ValueError(f"{path}: expected at least two rows of 'E_nr_keV, efficiency'")
-    order = np.argsort(data[:, 0])
+    data = np.array(rows)
+    order = np.argsort(data[:, 0], kind="stable")
     e, eff = data[order, 0], data[order, 1]
-    if np.any(eff < 0) or np.any(eff > 1):
-        raise ValueError(f"{path}: efficiencies must lie in [0, 1]")
+    same = np.nonzero(np.diff(e) == 0)[0]
+    if same.size:
+        a, b = sorted((lines[order[same[0]]], lines[order[same[0] + 1]]))
+        raise ValueError(f"{path}, lines {a} and {b}: energy {e[same[0]]} keV is given twice")
     return e, eff
+
+
+def _check_grid(x: np.ndarray, name: str) -> np.ndarray:
+    """A 1-d grid of finite, strictly increasing values (trapezoids on a shuffled grid give
+    negative areas: a shuffled energy grid gave -181 SM events instead of 10.6)."""
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1 or a.size < 2:
+        raise ValueError(f"{name} must be a 1-d grid of at least two points, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (found NaN or inf)")
+    if np.any(np.diff(a) <= 0):
+        i = int(np.nonzero(np.diff(a) <= 0)[0][0])
+        raise ValueError(f"{name} must increase strictly, but point {i + 1} ({a[i + 1]}) follows {a[i]}")
+    return a
 
 
 @dataclass(frozen=True)
@@ -75,15 +114,53 @@ class Efficiency:
     def __post_init__(self) -> None:
         if self.kind not in ("table", "erf", "step"):
             raise ValueError(f"efficiency kind must be 'table', 'erf' or 'step', got {self.kind!r}")
+        numbers = {
+            "roi_keV": self.roi_keV,
+            "scale": self.scale,
+            "plateau": self.plateau,
+            "center_keV": self.center_keV,
+            "width_keV": self.width_keV,
+            "threshold_keV": self.threshold_keV,
+        }
+        for name, value in numbers.items():
+            if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+                raise ValueError(f"efficiency {name} must be finite, got {value}")
         lo, hi = self.roi_keV
         if not 0 <= lo < hi:
             raise ValueError(f"efficiency ROI must satisfy 0 <= min < max, got {self.roi_keV}")
         if not self.scale > 0:
             raise ValueError(f"efficiency scale must be positive, got {self.scale}")
-        if self.kind == "table" and (self.energies_keV is None or self.values is None):
-            raise ValueError("a table efficiency needs energies and values")
+        if self.kind == "table":
+            if self.energies_keV is None or self.values is None:
+                raise ValueError("a table efficiency needs energies and values")
+            e = _check_grid(self.energies_keV, "efficiency table energies_keV")
+            v = np.asarray(self.values, dtype=float)
+            if v.shape != e.shape or not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v > 1):
+                raise ValueError("efficiency table values must be finite, in [0, 1], one per energy")
         if self.kind == "erf" and not self.width_keV > 0:
             raise ValueError(f"erf efficiency width must be positive, got {self.width_keV}")
+        if not 0 < self.plateau <= 1:
+            raise ValueError(f"efficiency plateau must lie in (0, 1], got {self.plateau}")
+        if self.peak > 1.0 + 1e-12:
+            raise ValueError(
+                f"efficiency scale {self.scale:g} gives a peak efficiency of {self.peak:.4g} > 1 "
+                f"(at most {self.scale / self.peak:.4g} is allowed)"
+            )
+        if not self.peak > 0:
+            raise ValueError(f"efficiency is zero everywhere in the ROI {self.roi_keV} keV_nr (threshold above it?)")
+
+    @property
+    def peak(self) -> float:
+        """Largest efficiency inside the ROI (scale included)."""
+        lo, hi = self.roi_keV
+        if self.kind == "table":
+            e = np.asarray(self.energies_keV, dtype=float)
+            points = np.concatenate([[lo, hi], e[(e >= lo) & (e <= hi)]])
+        elif self.kind == "erf":
+            points = np.array([hi])  # erf rises monotonically
+        else:
+            points = np.array([hi])
+        return float(np.max(self(points)))
 
     def __call__(self, e_nr_keV: np.ndarray) -> np.ndarray:
         e = np.asarray(e_nr_keV, dtype=float)
@@ -101,8 +178,14 @@ class Efficiency:
 
 
 def fold(e_keV: np.ndarray, rate: np.ndarray, efficiency: np.ndarray, exposure_t_yr: float) -> np.ndarray:
-    """Expected events: exposure * integral dE eff(E) dR/dE (trapezoid on the grid; last axis)."""
-    return exposure_t_yr * np.trapezoid(np.asarray(rate) * efficiency, np.asarray(e_keV), axis=-1)
+    """Expected events: exposure * integral dE eff(E) dR/dE (trapezoid on the grid; last axis).
+
+    The energy grid must increase strictly and the exposure be finite and positive (ValueError).
+    """
+    e = _check_grid(e_keV, "energy grid e_keV")
+    if not (np.isfinite(exposure_t_yr) and exposure_t_yr > 0):
+        raise ValueError(f"exposure_t_yr must be finite and positive, got {exposure_t_yr}")
+    return exposure_t_yr * np.trapezoid(np.asarray(rate) * efficiency, e, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -147,8 +230,10 @@ class Experiment:
     background_includes_sm: bool = True
 
     def __post_init__(self) -> None:
-        if not self.exposure_t_yr > 0:
-            raise ValueError(f"experiment {self.name!r}: exposure must be positive")
+        if not (np.isfinite(self.exposure_t_yr) and self.exposure_t_yr > 0):
+            raise ValueError(f"experiment {self.name!r}: exposure must be finite and positive ({self.exposure_t_yr!r})")
+        if self.sm_events_target is not None and not (np.isfinite(self.sm_events_target) and self.sm_events_target > 0):
+            raise ValueError(f"experiment {self.name!r}: sm_events must be finite and positive")
         if (self.observed is None) != (self.background is None):
             raise ValueError(f"experiment {self.name!r}: give both observed and background, or neither (projection)")
         if self.background is not None and not self.background > 0:
@@ -185,9 +270,18 @@ class Experiment:
         if self.sm_events_target is None:
             return self
         current = float(self.events(e_nr_keV, sm_rate_nr))
+        key = f"config key 'experiments.{self.name}.efficiency.sm_events'"
         if not current > 0:
-            raise ValueError(f"experiment {self.name!r}: zero SM events, cannot normalise the efficiency")
-        return replace(self, efficiency=self.efficiency.rescaled(self.sm_events_target / current))
+            raise ValueError(f"{key}: zero SM events in the ROI, cannot normalise the efficiency")
+        factor = self.sm_events_target / current
+        peak = self.efficiency.peak * factor
+        if peak > 1.0 + 1e-12:
+            raise ValueError(
+                f"{key}: {self.sm_events_target:g} SM events need a peak efficiency of {peak:.3g} > 1 "
+                f"(the efficiency as given yields {current:.4g}); at most "
+                f"{self.sm_events_target / peak:.4g} events are reachable"
+            )
+        return replace(self, efficiency=self.efficiency.rescaled(factor))
 
 
 def efficiency_from_config(cfg: Mapping[str, Any], tables: Mapping[str, str | Path]) -> Efficiency:
@@ -216,6 +310,10 @@ def experiment_from_config(
 ) -> Experiment:
     """Build an experiment from its config section (counts taken from ``count_sets[counts]``)."""
     counts = cfg["count_sets"][cfg.get("counts", "paper")]
+    try:
+        efficiency = efficiency_from_config(cfg["efficiency"], tables)
+    except ValueError as exc:
+        raise ValueError(f"config key 'experiments.{name}.efficiency': {exc}") from None
     return Experiment(
         name=name,
         label=cfg.get("label", name),
@@ -223,7 +321,7 @@ def experiment_from_config(
         observed=None if counts.get("observed") is None else float(counts["observed"]),
         background=None if counts.get("background") is None else float(counts["background"]),
         background_sigma=float(counts.get("background_sigma", 0.0)),
-        efficiency=efficiency_from_config(cfg["efficiency"], tables),
+        efficiency=efficiency,
         electron_recoils=bool(cfg.get("electron_recoils", False)),
         ee_quenching=quenching_from_config(ee_quenching or {"model": "lindhard"}),
         sm_events_target=cfg["efficiency"].get("sm_events"),

@@ -9,9 +9,11 @@ with the reference ``background_only`` (G_ref = 0, the paper's Eqs. 20-22) or ``
 profiled best fit G_hat >= 0, and q = 0 for G < G_hat). Methods (``limits.method``):
 
 - ``wilks``: the limit is where q = chi2.ppf(cl, 1) (2.706 at 90 % CL, the paper's threshold).
-- ``cls``: CL_s = p_{s+b} / (1 - p_b) = 1 - cl. Asymptotically p_{s+b} = 1 - Phi(sqrt q) and
-  1 - p_b = Phi(sqrt q_A - sqrt q), q_A on the Asimov data set (background only, nominal nuisances). For a
-  one-bin data set without profiled nuisances the exact Poisson sums are used:
+- ``cls``: CL_s = p_{s+b} / (1 - p_b) = 1 - cl, with q the one-sided best-fit statistic (whatever
+  ``reference``: that is the statistic whose asymptotic distribution the formulae assume).
+  Asymptotically p_{s+b} = 1 - Phi(sqrt q) and 1 - p_b = Phi(sqrt q_A - sqrt q), q_A on the Asimov
+  data set (background only, nominal nuisances). For a one-bin data set without profiled nuisances
+  the exact Poisson sums are used:
   CL_s = P(N <= n | mu(G)) / P(N <= n | mu(0)) (``cls_mode: auto``).
 - ``feldman_cousins``: the unified interval of Feldman & Cousins (PRD 57 (1998) 3873) for the signal count
   of a one-bin data set, nuisances at their nominal values; the coupling follows from the signal count.
@@ -25,8 +27,9 @@ band edges are the limits for the Poisson quantiles of n under the background-on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.special import gammaincc, log_ndtr, ndtri
@@ -51,6 +54,7 @@ REFERENCES = ("background_only", "best_fit")
 #: expected-limit columns and their band N (in sigma)
 BANDS = {"expected_minus2": -2, "expected_minus1": -1, "expected_median": 0, "expected_plus1": 1, "expected_plus2": 2}
 _LOG_TOL = 1e-9  # relative precision of the coupling limits
+_SCAN_ELEMENTS = 4_000_000  # (points x bins) per evaluation of the bracket scan
 
 
 @dataclass(frozen=True)
@@ -80,28 +84,49 @@ class LimitSettings:
 
 # --- the statistic ----------------------------------------------------------------------------------------
 class _Statistic:
-    """q(G) at every mass of a data set, with warm starts and the reference fits cached."""
+    """q(G) at every mass of a data set, with warm starts and the reference fits cached.
+
+    ``ok`` per mass: the reference fits and the most recent fit at that mass (the root finders end next to
+    the root) converged. Fits far from the root (bracket ends, where a nuisance may end on its bound) do
+    not flag the limit.
+    """
 
     def __init__(self, data: Dataset, reference: str) -> None:
         self.model = Model(data)
         self.reference = reference
         self.n_mass = data.masses_MeV.size
         self.theta = np.zeros((self.n_mass, self.model.n_nuisances))
-        self.ok = np.ones(self.n_mass, dtype=bool)
+        #: status of the reference fit and of the latest fit at each mass (the limit's own fit, once the
+        #: root finder has evaluated the final coupling last)
+        self.ref_ok = np.ones(self.n_mass, dtype=bool)
+        self.last_ok = np.ones(self.n_mass, dtype=bool)
         zero = self.model.profile(np.zeros(1), np.zeros(1, dtype=int))
-        self.ok &= bool(zero.ok[0])
+        self.ref_ok &= bool(zero.ok[0])
         self.ref = np.full(self.n_mass, zero.nll2[0])
         self.g_hat = np.zeros(self.n_mass)
         if reference == "best_fit" and data.signals:
             midx = np.arange(self.n_mass)
-            best = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
-            self.ok &= best.ok
-            self.ref, self.g_hat = np.minimum(best.nll2, self.ref), best.g
+            # G = 0 is a stationary point when the signal has no term linear in G (scalar mediators): a fit
+            # started there stays there. Start also from the G of the observed excess (>= 1 event) and keep
+            # the better fit at every mass.
+            excess = max(float((data.observed - data.expected_sm()).sum()), 1.0)
+            g_start = _coupling_for_events(data, np.full(self.n_mass, excess))
+            g_start = np.where(np.isfinite(g_start), g_start, 0.0)
+            at_zero = self.model.profile(np.zeros(self.n_mass), midx, free_g=True)
+            above = self.model.profile(g_start, midx, free_g=True)
+            use = above.nll2 < at_zero.nll2
+            best_nll2, best_g = np.where(use, above.nll2, at_zero.nll2), np.where(use, above.g, at_zero.g)
+            self.ref_ok &= np.where(use, above.ok, at_zero.ok)
+            self.ref, self.g_hat = np.minimum(best_nll2, self.ref), best_g
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.ref_ok & self.last_ok
 
     def __call__(self, g: np.ndarray, midx: np.ndarray) -> np.ndarray:
         fit = self.model.profile(g, midx, theta0=self.theta[midx])
         self.theta[midx] = fit.theta
-        self.ok[midx] &= fit.ok
+        self.last_ok[midx] = fit.ok
         q = fit.nll2 - self.ref[midx]
         return np.where(g < self.g_hat[midx], 0.0, q)
 
@@ -130,7 +155,10 @@ def _solve_increasing(
     events = np.geomspace(1e-3, 1e8, 56)
     grid = _coupling_for_events(data, events[None, :] * np.ones((n_mass, 1)))  # (M, 56)
     crit = coarse or h
-    values = crit(grid.ravel(), np.repeat(midx, events.size)).reshape(grid.shape)
+    flat_g, flat_m = grid.ravel(), np.repeat(midx, events.size)
+    step = max(1, _SCAN_ELEMENTS // max(data.n_bins, 1))  # points per call: bounded memory on big grids
+    values = np.concatenate([crit(flat_g[k : k + step], flat_m[k : k + step]) for k in range(0, flat_g.size, step)])
+    values = values.reshape(grid.shape)
     above = values > 0
     first = np.where(above.any(axis=1), above.argmax(axis=1), events.size - 1)
     lo = grid[midx, np.maximum(first - 1, 0)]
@@ -164,7 +192,10 @@ def _solve_increasing(
         f_lo = np.where(upper & (side > 0), 0.5 * f_lo, f_lo)
         f_hi = np.where(lower & (side < 0), 0.5 * f_hi, f_hi)
         side = np.where(upper, 1.0, np.where(lower, -1.0, side))
-    return np.exp(0.5 * (x_lo + x_hi)), found
+    root = np.exp(0.5 * (x_lo + x_hi))
+    if found.any():  # the last evaluation is at the root: the fit status reported is the limit's own
+        h(root[found], midx[found])
+    return root, found
 
 
 def _band_factor(settings: LimitSettings, n_sigma: float) -> float:
@@ -217,47 +248,47 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
                 out[col] = _coupling_for_events(data, np.full(n_mass, upper(n_q, b)))
         return out
 
-    stat = _Statistic(data, settings.reference)
-    asimov = (
-        _Statistic(data.with_observed(data.expected_sm()), "background_only")
-        if (settings.method == "cls" or expected)
-        else None
-    )
-    thr = settings.threshold
-    if settings.method == "wilks":
-
-        def crit(g, midx):
-            return stat(g, midx) - thr
-
-    else:
+    def criterion(d: Dataset) -> tuple[Callable, _Statistic, _Statistic | None]:
+        """h(G) (increasing, zero at the limit) of the method on data set ``d``, and its statistics."""
+        # CL_s uses the one-sided statistic with the best-fit reference (Cowan et al.'s q~): its asymptotic
+        # distribution is what p_{s+b} = 1 - Phi(sqrt q) assumes; ``reference`` applies to wilks
+        stat = _Statistic(d, "best_fit" if settings.method == "cls" else settings.reference)
+        needs_asimov = settings.method == "cls" or expected
+        asimov = _Statistic(d.with_observed(d.expected_sm()), "background_only") if needs_asimov else None
+        if settings.method == "wilks":
+            return (lambda g, midx: stat(g, midx) - settings.threshold), stat, asimov
         log_alpha = np.log(1.0 - settings.cl)
 
-        def crit(g, midx):
+        def cls(g, midx):
             sq = np.sqrt(np.maximum(stat(g, midx), 0.0))
             sq_a = np.sqrt(np.maximum(asimov(g, midx), 0.0))
             return log_alpha - (log_ndtr(-sq) - log_ndtr(sq_a - sq))
 
-    fixed = _Statistic(data.without_nuisances(), settings.reference) if data.nuisances else None
-    coarse = None
-    if fixed is not None and settings.method == "wilks":
+        return cls, stat, asimov
 
-        def coarse(g, midx):
-            return fixed(g, midx) - thr
-
+    crit, stat, asimov = criterion(data)
+    # the bracket scan uses the nuisances fixed (cheap); the root itself is profiled
+    coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
     g_obs, found = _solve_increasing(crit, data, coarse)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
-    ok = found & stat.ok
+    ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
+        # the band brackets come from the Asimov statistic with the nuisances fixed (cheap), like the
+        # observed limit's; each band edge is then solved with the profiled statistic
+        fixed = data.without_nuisances()
+        asimov_fixed = None
+        if data.nuisances:
+            asimov_fixed = _Statistic(fixed.with_observed(fixed.expected_sm()), "background_only")
         for col, n_sigma in BANDS.items():
             target = _band_factor(settings, n_sigma)
 
-            def band(g, midx, target=target):
-                return np.sqrt(np.maximum(asimov(g, midx), 0.0)) - target
+            def band(g, midx, target=target, stat=asimov):
+                return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
 
-            g_band, found_band = _solve_increasing(band, data)
+            coarse_band = partial(band, stat=asimov_fixed) if asimov_fixed is not None else None
+            g_band, found_band = _solve_increasing(band, data, coarse_band)
             out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band
-        ok &= asimov.ok
+            ok &= found_band & asimov.ok
     out["fit_ok"] = ok
     return out
 
@@ -371,28 +402,38 @@ def signal_dataset(n_obs: float, background: float, sigma_b: float = 0.0, name: 
     )
 
 
-def discovery_significance(data: Dataset, sm_sample: str, asimov: bool = False) -> float:
-    """Significance Z = sqrt(q0) of the sample ``sm_sample`` (e.g. SM CEvNS): its normalisation mu >= 0
-    free against mu = 0, the other nuisances profiled; on the Asimov data set if ``asimov``."""
+def discovery_significance(data: Dataset, samples: Sequence[str], asimov: bool = False) -> float:
+    """Significance Z = sqrt(q0) of the samples ``samples`` (e.g. the SM CEvNS of every flux group): their
+    common strength mu >= 0 free against mu = 0, every nuisance profiled; on the Asimov data set (the
+    nominal expectation) if ``asimov``."""
     from dataclasses import replace
 
     from nufog.likelihood import Signal
 
     names = [s.name for s in data.samples]
-    if sm_sample not in names:
-        raise ValueError(f"data set {data.name!r} has no sample {sm_sample!r}; samples: {names}")
-    sm = data.samples[names.index(sm_sample)]
-    others = tuple(s for s in data.samples if s.name != sm_sample)
+    missing = [n for n in samples if n not in names]
+    if missing or not samples:
+        raise ValueError(f"data set {data.name!r} has no samples {missing or samples}; samples: {names}")
+
+    def as_terms(values: np.ndarray) -> np.ndarray:
+        return np.stack([values[None, :], np.zeros((1, values.size))])
+
+    probes = []
+    for s in data.samples:
+        if s.name in samples:
+            mods = tuple(
+                replace(m, down=as_terms(m.down), up=as_terms(m.up)) if m.kind == "shape" else m for m in s.modifiers
+            )
+            probes.append(Signal(s.name, as_terms(s.nominal), mods))
+    others = tuple(s for s in data.samples if s.name not in samples)
     if not others:
-        raise ValueError(f"data set {data.name!r}: no background besides {sm_sample!r}")
-    terms = np.stack([sm.nominal[None, :], np.zeros((1, data.n_bins))])
-    shape_free = tuple(m for m in sm.modifiers if m.kind != "shape")
-    probe = replace(data, samples=others, signals=(Signal(sm_sample, terms, shape_free),), masses_MeV=np.array([1.0]))
+        raise ValueError(f"data set {data.name!r}: no background besides {list(samples)}")
+    probe = replace(data, samples=others, signals=tuple(probes), masses_MeV=np.array([1.0]))
     if asimov:
         probe = probe.with_observed(data.expected_sm())
     model = Model(probe)
     null = model.profile(np.zeros(1), np.zeros(1, dtype=int))
     best = model.profile(np.ones(1), np.zeros(1, dtype=int), free_g=True)
     if not (null.ok[0] and best.ok[0]):
-        raise RuntimeError(f"data set {data.name!r}: the discovery fit of {sm_sample!r} did not converge")
+        raise RuntimeError(f"data set {data.name!r}: the discovery fit of {list(samples)} did not converge")
     return float(np.sqrt(max(null.nll2[0] - best.nll2[0], 0.0)))

@@ -45,9 +45,11 @@ __all__ = [
     "verify",
     "resolve_mirror",
     "MIRROR_ENV",
+    "fetch_job",
     "REGISTRY_STAMP",
     "registry_members",
     "member_entries",
+    "umask_mode",
 ]
 
 MIRROR_ENV = "NUFOG_DATA_MIRROR"
@@ -144,6 +146,14 @@ def member_entries(entry: InputEntry) -> list[InputEntry]:
     ]
 
 
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` with the process umask applied: the permissions ``open`` would give a new file
+    (``tempfile.mkstemp`` always creates 0600, whatever the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def sha256_of(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
@@ -175,7 +185,8 @@ def verify(path: str | Path, entry: InputEntry) -> None:
     if actual != entry.sha256:
         raise InputError(
             f"input {entry.name!r}: {path} is corrupt or was changed "
-            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake to fetch it again."
+            f"(sha256 {actual}, expected {entry.sha256}). Delete it and rerun snakemake with --forcerun "
+            "naming the rule that reads it, to fetch it again and redo that rule's jobs."
         )
 
 
@@ -228,6 +239,7 @@ def fetch(
             if actual != entry.sha256:
                 attempts.append(f"{kind}: {where} has sha256 {actual}, expected {entry.sha256}")
                 continue
+            os.chmod(tmp, umask_mode())  # mkstemp creates 0600
             os.replace(tmp, dest)
             log.info("fetched %s from %s %s (sha256 ok)", entry.name, kind, where)
             return f"{kind}:{where}"
@@ -268,3 +280,21 @@ def _fetch_registry(entry: InputEntry, dest: Path, mirror: str | Path | None, ti
 def checksums(paths: Mapping[str, str | Path]) -> dict[str, str]:
     """sha256 of each named file, for provenance."""
     return {name: sha256_of(p) for name, p in sorted(paths.items())}
+
+
+def fetch_job(entry: InputEntry, output: str | Path, mirror, timeout_s: float, retries: int, log_path) -> None:
+    """The download rules' body (run inside the Snakemake process: no interpreter start-up per input).
+
+    A registry entry's ``output`` is the stamp file inside its release directory. The outcome is logged to
+    ``log_path``.
+    """
+    output = Path(output)
+    dest = output.parent if entry.is_registry else output
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as fh:
+        try:
+            source = fetch(entry, dest, mirror, timeout_s, retries)
+        except InputError as exc:
+            fh.write(f"{exc}\n")
+            raise
+        fh.write(f"{output} <- {source} ({entry.reference})\n")

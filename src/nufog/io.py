@@ -24,12 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nufog import __version__
+from nufog.inputs import umask_mode
 
 __all__ = [
     "atomic_path",
     "config_hash",
     "provenance",
     "write_table",
+    "write_text",
     "read_table",
     "read_metadata",
     "save_figure",
@@ -41,13 +43,17 @@ METADATA_KEY = b"nufog"
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
+
+    The file gets the permissions of a normally created file (0666 minus the umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -106,6 +112,12 @@ def write_table(
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -224,8 +224,10 @@ class ElectronKernel:
     @classmethod
     def build(cls, t_keV: np.ndarray, components, z_eff: np.ndarray, atoms_per_tonne: float) -> ElectronKernel:
         t = np.asarray(t_keV, dtype=float) * u.keV
-        if t.ndim != 1 or t.size == 0 or np.any(t <= 0):
-            raise ValueError("electron recoil grid must be a non-empty 1-d array of positive energies")
+        if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+            raise ValueError("electron recoil grid must be a non-empty 1-d array of finite positive energies")
+        if np.any(np.diff(t) <= 0):
+            raise ValueError("electron recoil grid t_keV must increase strictly (sort it)")
         e_min = e_nu_min(t)
         m2 = sum(c.tail_moments(e_min, powers=(2,))[0] for c in components)
         return cls(t, m2, np.asarray(z_eff, dtype=float), atoms_per_tonne * u.SECONDS_PER_YEAR * u.keV)

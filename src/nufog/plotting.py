@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 __all__ = [
     "STYLE",
@@ -26,8 +22,11 @@ __all__ = [
     "plot_union_fill",
     "plot_band_below",
     "plot_efficiency",
+    "plot_expected_band",
+    "mask_threshold",
     "PROCESS_LABELS",
     "EXPERIMENT_COLOURS",
+    "legend_below",
 ]
 
 STYLE = Path(__file__).with_name("paper.mplstyle")
@@ -77,6 +76,7 @@ EXPERIMENT_COLOURS = {
     "xenonnt": "#FF2C00",
     "xlzd": "#845B97",
     "coherent_csi": "#FF9500",
+    "xenon_2024": "black",
 }
 
 
@@ -124,8 +124,9 @@ def plot_union_fill(ax, curves, color="0.55", alpha=0.18, n=600):
     return ax.fill_between(grid[ok], env[ok], ax.get_ylim()[1], color=color, alpha=alpha, lw=0, zorder=0)
 
 
-def plot_band_below(ax, m_max, label, color="0.4"):
-    """Hatched vertical band of masses below ``m_max`` (e.g. BBN), labelled inside the plot."""
+def plot_band_below(ax, m_max, label, color="0.4", label_y=0.07):
+    """Hatched vertical band of masses below ``m_max`` (e.g. BBN), labelled inside the plot at the
+    height ``label_y`` (fraction of the log y axis; above 0.5 the label hangs from that height)."""
     x0 = ax.get_xlim()[0]
     if m_max <= x0:
         return None
@@ -133,11 +134,11 @@ def plot_band_below(ax, m_max, label, color="0.4"):
     ylo, yhi = ax.get_ylim()
     ax.text(
         np.sqrt(x0 * m_max),
-        np.exp(0.93 * np.log(ylo) + 0.07 * np.log(yhi)),
+        np.exp((1.0 - label_y) * np.log(ylo) + label_y * np.log(yhi)),
         label,
         color=color,
         ha="center",
-        va="bottom",
+        va="top" if label_y > 0.5 else "bottom",
         fontsize=7,
         bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8},
     )
@@ -148,3 +149,59 @@ def plot_efficiency(ax, e, eff, label, color, **kwargs):
     """Efficiency curve (linear y in [0, 1]) on a secondary axis."""
     (line,) = ax.plot(e, eff, color=color, lw=0.9, label=label, **kwargs)
     return line
+
+
+def mask_threshold(energy, rate, max_log_slope: float = 10.0) -> np.ndarray:
+    """``rate`` with NaN at zero rates and on the rising edge above a threshold.
+
+    From the first non-zero point on, points are masked while the spectrum rises faster than
+    E^``max_log_slope`` (an ionisation edge, e.g. the Migdal rate at the n = 4 binding energy), so a
+    log-log plot does not start with a vertical segment.
+
+    >>> e = np.array([1.0, 1.1, 1.2, 1.3, 2.0, 3.0])
+    >>> mask_threshold(e, np.array([0.0, 1e-3, 1.0, 1.1, 1.2, 1.0])).tolist()
+    [nan, nan, 1.0, 1.1, 1.2, 1.0]
+    """
+    e = np.asarray(energy, dtype=float)
+    r = np.where(np.asarray(rate, dtype=float) > 0, rate, np.nan)
+    on = np.nonzero(np.isfinite(r))[0]
+    if on.size < 2:
+        return r
+    i = on[0]
+    while (
+        i + 1 < r.size and np.isfinite(r[i + 1]) and np.log(r[i + 1] / r[i]) > max_log_slope * np.log(e[i + 1] / e[i])
+    ):
+        r[i] = np.nan
+        i += 1
+    return r
+
+
+def plot_expected_band(ax, m, median, minus1, plus1, minus2, plus2, colors=("#FFDF00", "#00C000"), label=None):
+    """Expected-limit bands (±2σ, ±1σ; Brazil style) and the dashed expected median, behind the curves.
+
+    Returns (fill2, fill1, median line).
+    """
+    m = np.asarray(m, dtype=float)
+    f2 = ax.fill_between(m, minus2, plus2, color=colors[0], lw=0, zorder=0.6, label=r"expected $\pm 2\sigma$")
+    f1 = ax.fill_between(m, minus1, plus1, color=colors[1], lw=0, zorder=0.7, label=r"expected $\pm 1\sigma$")
+    (line,) = ax.plot(m, median, color="k", lw=0.7, ls=(0, (3, 2)), zorder=0.8, label=label or "expected median")
+    return f2, f1, line
+
+
+def legend_below(fig, axes, panel_height_in: float, n_rows: int, max_columns: int = 4):
+    """One legend for all panels, below them (inside the panels it would cover curves); lays the figure out
+    above it. Returns the legend (or None when no artist has a label)."""
+    import math
+
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    ncol = min(len(handles), max_columns)
+    rows = math.ceil(len(handles) / max(ncol, 1))
+    bottom = (0.12 + 0.11 * rows) / (panel_height_in * n_rows)  # legend height as a fraction of the figure
+    legend = None
+    if handles:
+        legend = fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=ncol, fontsize=6, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    return legend

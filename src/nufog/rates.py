@@ -7,6 +7,7 @@ in events per tonne-year per keV (keV_nr for CEvNS, keV_ee for Migdal and nu-e).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 from nufog import cevns, electron, migdal
 from nufog.config import log_grid
 from nufog.nuclei import Isotope, Target
+from nufog.progress import Progress
 from nufog.quenching import from_config as quenching_from_config
 from nufog.solar import OscillationParameters, SolarFluxes, load_solar_fluxes
 
@@ -24,6 +26,7 @@ __all__ = ["xenon_target", "solar_model", "tabulate", "migdal_rates", "PROCESSES
 
 PROCESSES = ("cevns", "migdal", "electron")
 RATE_UNIT = "1/(t yr keV)"
+log = logging.getLogger(__name__)
 
 
 def xenon_target(isotopes: list[Mapping[str, Any]]) -> Target:
@@ -115,11 +118,12 @@ def migdal_rates(
     table = migdal.read_ibe_table(table_path)
     quench = quenching_from_config(xenon_cfg.get("quenching", {}))
     orbitals = tuple(xenon_cfg.get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
-    rates = {
-        name: migdal.differential_rate(
+    progress = Progress(len(kernel.components), log, what="Migdal flux components")
+    rates = {}
+    for i, name in enumerate(kernel.components):
+        rates[name] = migdal.differential_rate(
             e_ee_keV, e_nr_keV, per_comp_iso[i], kernel.masses_MeV, table, orbitals, quench.factor
         )
-        for i, name in enumerate(kernel.components)
-    }
+        progress.step()
     rates["total"] = sum(rates.values())
     return rates

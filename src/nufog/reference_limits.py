@@ -16,7 +16,7 @@ import numpy as np
 
 from nufog import units as u
 
-__all__ = ["read_darkcast_limit", "coupling_product"]
+__all__ = ["read_darkcast_limit", "coupling_product", "drop_leading_plateau"]
 
 
 def read_darkcast_limit(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -40,3 +40,23 @@ def coupling_product(g: np.ndarray, charge_product: float) -> np.ndarray:
     if not charge_product > 0:
         raise ValueError(f"charge product must be positive, got {charge_product}")
     return charge_product * np.asarray(g, dtype=float) ** 2
+
+
+def drop_leading_plateau(m: np.ndarray, g: np.ndarray, rtol: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the flat leading segment ("shelf") of a digitised limit curve, keeping its last point.
+
+    Published tables often start with a stretch where the bound no longer depends on the mass; drawn
+    from an arbitrary first mass, it reads as a shelf. Points within ``rtol`` of the first value are
+    dropped, except the last of them, so the curve starts where it begins to bend.
+
+    >>> m, g = drop_leading_plateau(np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 1.01, 0.99, 1.5, 3.0]))
+    >>> m.tolist(), g.tolist()
+    ([3.0, 4.0, 5.0], [0.99, 1.5, 3.0])
+    """
+    m = np.asarray(m, dtype=float)
+    g = np.asarray(g, dtype=float)
+    off = np.nonzero(np.abs(g / g[0] - 1.0) > rtol)[0]
+    if off.size == 0:  # flat everywhere: nothing to drop
+        return m, g
+    start = max(off[0] - 1, 0)
+    return m[start:], g[start:]

@@ -14,27 +14,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["run", "named", "verify_inputs", "snakemake_command"]
+__all__ = ["run", "named", "verify_inputs"]
 
 
-def snakemake_command(workdir: Any, configfiles: Any, cores: int = 2, *args: str) -> list[str]:
-    """argv that runs this repository's workflow in ``workdir`` (tests and benchmarks).
+def verify_inputs(inputs: dict[str, Any], expected: dict[str, str], rule: str | None = None) -> None:
+    """Check cached inputs against the manifest before use: a corrupt cache is never read.
 
-    The config files come before ``--cores`` (which ends their list), then ``args``: give targets
-    before options that take several values.
+    The message says how to recover: delete the file and rerun with ``--forcerun`` for this
+    job's rule. A plain rerun is not enough: when the final outputs exist, Snakemake finds them up
+    to date and skips the jobs whose outputs this failure removed (observed: "Nothing to be done").
     """
-    import sys
-    from pathlib import Path
-
-    snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
-    return [
-        sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
-        "--configfile", *map(str, configfiles), "--cores", str(cores), *args,
-    ]  # fmt: skip
-
-
-def verify_inputs(inputs: dict[str, Any], expected: dict[str, str]) -> None:
-    """Check cached inputs against the manifest before use: a corrupt cache is never read."""
     from nufog.inputs import InputError, sha256_of
 
     for name, sha in expected.items():
@@ -42,7 +31,8 @@ def verify_inputs(inputs: dict[str, Any], expected: dict[str, str]) -> None:
         if actual != sha:
             raise InputError(
                 f"cached input {name!r} at {inputs[name]} is corrupt (sha256 {actual}, expected {sha}); "
-                f"delete it and rerun snakemake to fetch it again"
+                f"delete it and rerun: rm {inputs[name]} && snakemake <your options and targets> "
+                f"--forcerun {rule or '<this rule>'} (this fetches it again and redoes the jobs it failed)"
             )
 
 
@@ -52,6 +42,11 @@ def named(io: Any) -> dict[str, Any]:
     if keys:
         return {k: v for k, v in keys.items()}
     return {str(i): v for i, v in enumerate(io)}
+
+
+#: Third-party loggers that write pages of INFO/DEBUG lines (fontTools subsetting every PDF font,
+#: matplotlib's font manager, PIL's PNG chunks): only their warnings reach the rule's log.
+QUIET_LOGGERS = ("fontTools", "matplotlib", "PIL")
 
 
 def run(snakemake: Any, main: Callable[..., Any]) -> Any:
@@ -66,12 +61,14 @@ def run(snakemake: Any, main: Callable[..., Any]) -> Any:
         force=True,
     )
     logging.captureWarnings(True)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     log = logging.getLogger(f"nufog.rule.{snakemake.rule}")
     log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards.items()))
     params = dict(snakemake.params.items())
     params["wildcards"] = dict(snakemake.wildcards.items())
     inputs = named(snakemake.input)
-    verify_inputs(inputs, params.get("input_sha256", {}))
+    verify_inputs(inputs, params.get("input_sha256", {}), snakemake.rule)
     try:
         return main(inputs, named(snakemake.output), params)
     except Exception:

@@ -232,8 +232,15 @@ def _root(files: Mapping[str, str | Path], name: str) -> Path:
     return path.parent if path.name == REGISTRY_STAMP else path
 
 
+#: relative uncertainties from this size on get a log-normal prior: a normal one would allow a zero or
+#: negative rate (1 + sigma theta <= 0 within 4 sigma), where a fit then ends on the bound
+LOGNORMAL_FROM = 0.25
+
+
 def _normal(name: str, sigma: float) -> Modifier:
-    return Modifier(name, "normal", sigma=float(sigma))
+    """Rate modifier of relative uncertainty ``sigma``: normal, or log-normal from LOGNORMAL_FROM on."""
+    kind = "lognormal" if sigma >= LOGNORMAL_FROM else "normal"
+    return Modifier(name, kind, sigma=float(sigma))
 
 
 def _padded(values: np.ndarray, k: int, n_per: int, n_bins: int) -> np.ndarray:

@@ -9,6 +9,11 @@
 - :func:`xenonnt_2026_b8_closure`: nufog's 8B CEvNS folded through the 4-D mono-template response,
   per SR, against the 2024 light-WIMP release's b8 templates (the 2026 release states no 8B
   expectation; SR2 has no 2024 counterpart).
+- :func:`wimp_dataset` / :func:`s2only_wimp_sensitivity`: the collaboration's WIMP spectra as the
+  single signal of nufog's likelihood of the S2-only data set, and the median expected (CLs) limit
+  on the cross section against the published sensitivity.
+- :func:`b8_flux_fit`: best-fit 8B flux of a data set (the SM 8B CEvNS normalisation free, its
+  flux prior dropped) with the profile-likelihood interval.
 
 Flux convention: the collaboration normalises 8B to SNO's NC flux, 5.25e6 cm^-2 s^-1 (the yaml's
 3.81 % CEvNS rate uncertainty is SNO's), not B16-GS98's 5.46e6. Build the fluxes with
@@ -28,6 +33,8 @@ import pandas as pd
 
 from nufog.cevns import RecoilKernel
 from nufog.datasets import BinnedData
+from nufog.inference import LimitSettings, coupling_limits
+from nufog.likelihood import Dataset, Model, Modifier, Signal
 from nufog.nuclei import Target
 from nufog.solar import SolarFluxes
 from nufog.xenonnt import read_cdf_spectrum, read_template
@@ -38,9 +45,26 @@ __all__ = [
     "s2only_wimp_closure",
     "s2only_wimp_limit_inputs",
     "xenonnt_2026_b8_closure",
+    "wimp_dataset",
+    "s2only_wimp_sensitivity",
+    "b8_flux_fit",
     "WIMP_REFERENCE_XS_CM2",
+    "SNO_B8_FLUX_CM2_S",
+    "REFERENCES",
 ]
 
+#: Citations of the releases (README and every closure output's metadata)
+REFERENCES = {
+    "xenonnt_s2only": "XENON Collaboration, Light Dark Matter Search with 7.8 Tonne-Year of Ionization-Only Data in "
+    "XENONnT, arXiv:2601.11296 (2026); data release XENONnT/s2_only_data_release (MIT)",
+    "xenonnt_2026": "XENON Collaboration, Probing the Solar 8B Neutrino Fog with XENONnT, arXiv:2604.06002 (2026); "
+    "data release XENONnT/cevns_data_release, doi:10.5281/zenodo.20576156 (CC-BY-4.0)",
+    "xenonnt_lightwimp_2024": "XENON Collaboration, PRL 134 (2025) 111802, arXiv:2409.17868; data release "
+    "XENONnT/light_wimp_data_release (statistical model and 2024 b8 templates)",
+}
+
+#: the collaboration's 8B flux convention (SNO NC) [cm^-2 s^-1]
+SNO_B8_FLUX_CM2_S = 5.25e6
 #: cross section of the collaboration's WIMP templates (ExampleAnalysis.ipynb: sigma_nucleon = 1e-45 cm^2)
 WIMP_REFERENCE_XS_CM2 = 1e-45
 
@@ -170,3 +194,140 @@ def xenonnt_2026_b8_closure(
             }
         )
     return pd.DataFrame(rows)
+
+
+def wimp_dataset(base: Dataset, data: BinnedData, signal_events: np.ndarray, masses_GeV: np.ndarray) -> Dataset:
+    """``base`` (backgrounds and SM CEvNS of the data set, e.g. from its fold file) with one signal:
+    the WIMP template per bin at the reference cross section (linear term; quadratic term 0), so that the
+    coupling G is the cross section in units of the reference.
+
+    ``signal_events`` (n_mass, n_E) are the WIMP dR/dE on the response nodes; the response's shape
+    variations (t_qy, per-SR efficiencies) become shape modifiers of the signal and the data set's
+    signal modifiers act on it as on the SM CEvNS (no 8B flux nuisance). The "masses" of the data set are
+    the WIMP masses.
+    """
+    resp = data.response
+    rates = np.atleast_2d(np.asarray(signal_events, float))
+
+    def terms(variation: str | None = None, side: int = 0) -> np.ndarray:
+        lin = resp.fold(rates, variation, side)
+        return np.stack([lin, np.zeros_like(lin)])
+
+    mods = list(data.signal_modifiers)
+    mods += [Modifier(v, "shape", down=terms(v, 0), up=terms(v, 1)) for v in resp.variations]
+    signal = Signal("wimp", terms(), tuple(mods))
+    return Dataset(
+        name=f"{base.name}/wimp",
+        observed=base.observed,
+        samples=base.samples,
+        signals=(signal,),
+        masses_MeV=np.asarray(masses_GeV, float),
+        free=base.free,
+    )
+
+
+def s2only_wimp_sensitivity(
+    root: str | Path, data: BinnedData, base: Dataset, settings: LimitSettings | None = None, model: str = "wimp_si"
+) -> pd.DataFrame:
+    """Columns ``mass_GeV, release_median, nufog_median, ratio`` (cm^2), plus nufog's +-1 sigma band.
+
+    nufog's median: ``coupling_limits(wimp_dataset(...))["expected_median"]`` x the reference cross
+    section (asymptotic CLs on the Asimov data set of the background-only fit; 90 % CL by default).
+    """
+    settings = settings or LimitSettings(cl=0.9, method="cls", reference="best_fit")
+    root = Path(root)
+    paths = sorted(
+        (root / "data" / "signal").glob("wimp_si_spectrum_*.json"), key=lambda p: float(p.stem.rsplit("_", 1)[1])
+    )
+    masses = np.array([float(p.stem.rsplit("_", 1)[1]) for p in paths])
+    rates = np.array([read_cdf_spectrum(p, data.response.e_keV) for p in paths])
+    out = coupling_limits(wimp_dataset(base, data, rates, masses), settings)
+    _, sens = s2only_wimp_limit_inputs(root, data, model)
+    ref = sens.set_index("mass_GeV")["median"]
+    df = pd.DataFrame(
+        {
+            "mass_GeV": masses,
+            "release_median": [ref.get(m, np.nan) for m in masses],
+            "nufog_median": WIMP_REFERENCE_XS_CM2 * out["expected_median"],
+            "nufog_minus1": WIMP_REFERENCE_XS_CM2 * out["expected_minus1"],
+            "nufog_plus1": WIMP_REFERENCE_XS_CM2 * out["expected_plus1"],
+            "fit_ok": out["fit_ok"],
+        }
+    )
+    df.insert(3, "ratio", df["nufog_median"] / df["release_median"])
+    return df
+
+
+def b8_flux_fit(
+    data: Dataset,
+    flux_cm2_s: float,
+    sample: str = "sm_cevns_8B",
+    flux_nuisance: str = "flux_8B",
+    n_scan: int = 801,
+    mu_max: float | None = None,
+) -> dict[str, Any]:
+    """Best-fit 8B flux from a data set: the SM 8B CEvNS sample's strength mu >= 0 free, its flux prior
+    (``flux_nuisance``) dropped, every other nuisance profiled; the 68.3 % interval from -2 ln L
+    (profile) rising by 1 on a scan. ``flux_cm2_s`` is the flux the sample was computed with.
+
+    Returns mu_hat, its interval, the fluxes (mu x flux_cm2_s), the significance of mu > 0 and the scan.
+    """
+    from dataclasses import replace
+
+    names = [s.name for s in data.samples]
+    if sample not in names:
+        raise ValueError(f"data set {data.name!r} has no sample {sample!r}; samples: {names}")
+    probe_sample = next(s for s in data.samples if s.name == sample)
+
+    def as_terms(values: np.ndarray) -> np.ndarray:
+        return np.stack([values[None, :], np.zeros((1, values.size))])
+
+    mods = tuple(
+        replace(m, down=as_terms(m.down), up=as_terms(m.up)) if m.kind == "shape" else m
+        for m in probe_sample.modifiers
+        if m.nuisance != flux_nuisance
+    )
+    others = tuple(s for s in data.samples if s.name != sample)
+    probe = replace(
+        data,
+        samples=others,
+        signals=(Signal(sample, as_terms(probe_sample.nominal), mods),),
+        masses_MeV=np.array([1.0]),
+    )
+    model = Model(probe)
+    best = model.profile(np.ones(1), np.zeros(1, dtype=int), free_g=True)
+    mu_hat, nll_min = float(best.g[0]), float(best.nll2[0])
+    null = model.profile(np.zeros(1), np.zeros(1, dtype=int))
+    top = mu_max if mu_max is not None else max(4.0 * mu_hat, 3.0)
+    mu = np.linspace(0.0, top, n_scan)
+    scan = model.profile(mu, np.zeros(mu.size, dtype=int))
+    delta = scan.nll2 - min(nll_min, float(scan.nll2.min()))
+    lo = _crossing(mu, delta, 1.0, below=True, at=mu_hat)
+    hi = _crossing(mu, delta, 1.0, below=False, at=mu_hat)
+    return {
+        "sample": sample,
+        "flux_reference_cm2_s": float(flux_cm2_s),
+        "mu_hat": mu_hat,
+        "mu_68": [lo, hi],
+        "flux_hat_cm2_s": mu_hat * flux_cm2_s,
+        "flux_68_cm2_s": [lo * flux_cm2_s, hi * flux_cm2_s],
+        "significance": float(np.sqrt(max(float(null.nll2[0]) - nll_min, 0.0))),
+        "fit_ok": bool(best.ok[0] and scan.ok.all()),
+        "nuisance_dropped": flux_nuisance,
+        "scan": {"mu": mu.tolist(), "delta_nll2": delta.tolist()},
+    }
+
+
+def _crossing(x: np.ndarray, y: np.ndarray, level: float, below: bool, at: float) -> float:
+    """Where y crosses ``level`` on the side of ``at`` (linear interpolation); the scan end if it does not."""
+    side = x <= at if below else x >= at
+    xs, ys = x[side], y[side]
+    if below:
+        xs, ys = xs[::-1], ys[::-1]
+    over = np.nonzero(ys >= level)[0]
+    if over.size == 0:
+        return float(xs[-1])
+    k = int(over[0])
+    if k == 0:
+        return float(xs[0])
+    return float(np.interp(level, [ys[k - 1], ys[k]], [xs[k - 1], xs[k]]))

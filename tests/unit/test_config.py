@@ -6,14 +6,7 @@ import pytest
 
 from nufog.config import ConfigError, validate_config
 
-
-def bad(config, path, value):
-    c = copy.deepcopy(config)
-    node = c
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return c
+from ..conftest import with_value
 
 
 def test_paper_config_valid_with_defaults(paper_config):
@@ -35,7 +28,7 @@ def test_paper_config_valid_with_defaults(paper_config):
 )
 def test_bad_values_name_the_key(paper_config, path, value, message):
     with pytest.raises(ConfigError) as err:
-        validate_config(bad(paper_config, path, value))
+        validate_config(with_value(paper_config, path, value))
     assert message in str(err.value)
 
 

@@ -10,28 +10,28 @@ from nufog import electron as el
 from nufog import units as u
 from nufog.solar import load_solar_fluxes
 
-from ..conftest import MIRROR
+from ..conftest import data_path
 
 
 @pytest.fixture(scope="module")
 def shells() -> el.ShellTable:
-    return el.read_binding_energies(MIRROR / "xenon" / "binding_xenon_SNuDD.csv")
+    return el.read_binding_energies(data_path("xenon/binding_xenon_SNuDD.csv"))
 
 
 @pytest.fixture(scope="module")
 def fluxes():
-    d = MIRROR / "solar"
     files = {
-        "fluxes_b16": d / "fluxes_b16.dat",
-        "nudistr_b16": d / "nudistr_b16_gs98.dat",
-        "pp": d / "pp_shape.csv",
-        "hep": d / "hep_shape.csv",
-        "13N": d / "n13_shape.csv",
-        "15O": d / "o15_shape.csv",
-        "17F": d / "f17_shape.csv",
-        "8B_bahcall1996": d / "b8spectrum_bahcall1996_SolarNu.dat",
-        "8B_winter2006": d / "8B_shape_Winter_et_al.csv",
+        "fluxes_b16": "fluxes_b16.dat",
+        "nudistr_b16": "nudistr_b16_gs98.dat",
+        "pp": "pp_shape.csv",
+        "hep": "hep_shape.csv",
+        "13N": "n13_shape.csv",
+        "15O": "o15_shape.csv",
+        "17F": "f17_shape.csv",
+        "8B_bahcall1996": "b8spectrum_bahcall1996_SolarNu.dat",
+        "8B_winter2006": "8B_shape_Winter_et_al.csv",
     }
+    files = {name: data_path(f"solar/{file}") for name, file in files.items()}
     return load_solar_fluxes(files)
 
 

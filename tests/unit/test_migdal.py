@@ -10,12 +10,12 @@ from nufog import migdal as mg
 from nufog import units as u
 from nufog.quenching import lindhard_factor
 
-from ..conftest import MIRROR
+from ..conftest import data_path
 
 
 @pytest.fixture(scope="module")
 def table() -> mg.IbeTable:
-    return mg.read_ibe_table(MIRROR / "migdal" / "migdal_transition_Xe.csv")
+    return mg.read_ibe_table(data_path("migdal/migdal_transition_Xe.csv"))
 
 
 M_XE131 = 130.905082 * u.AMU_MEV - 54 * u.M_E  # nuclear mass [MeV]

@@ -21,7 +21,7 @@ from nufog.xenonnt_closure import (
     xenonnt_2026_b8_closure,
 )
 
-from ..conftest import MIRROR, mirror_file
+from ..conftest import DATA_OR_MISSING, mirror_file
 
 # SOURCES.md 4d: observed events per cS2 bin (derived from real_data.pkl)
 S2ONLY_COUNTS = {
@@ -84,7 +84,7 @@ def test_real_data_histogram_matches_derived_counts(s2root, s2):
     data = load_real_data(s2root / "data" / "real_data.pkl")
     assert [len(data[k]) for k in ("SR0", "SR1", "SR2")] == [583, 864, 1107]
     np.testing.assert_array_equal(s2.observed, np.concatenate(list(S2ONLY_COUNTS.values())))
-    derived = MIRROR / "xenonnt_s2only" / "data" / "observed_events_derived.csv"
+    derived = DATA_OR_MISSING / "xenonnt_s2only" / "data" / "observed_events_derived.csv"
     if derived.is_file():
         df = pd.read_csv(derived, comment="#")
         for sr, counts in S2ONLY_COUNTS.items():

@@ -4,6 +4,7 @@ rerun is a no-op, and bad configs stop before any job."""
 import pytest
 
 from nufog import io
+from nufog.__main__ import main
 
 from ..conftest import CONFIG
 from .conftest import CI_CONFIG, snakemake
@@ -19,13 +20,15 @@ def test_dry_run_of_paper_config(tmp_path):
         "download_input",
         "tabulate_rates",
         "plot_fig1",
-        "scan_limits_chunk",
-        "gather_limits",
+        "fold",
+        "limits_xenonnt",
+        "limits_xenon_2024",
         "experiment_tables",
         "plot_fig2",
         "plot_fig3",
         "coherent_sm_fit",
         "coherent_nsi",
+        "coherent_nsi_intervals",
         "coherent_limits",
         "plot_fig4",
     ):
@@ -49,23 +52,36 @@ def test_small_run_produces_tables_with_units_and_provenance(built):
         assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
 
 
-def test_small_run_limits_and_scans(built):
+def test_small_run_fold_and_limits(built):
+    import numpy as np
     import pandas as pd
     import yaml
 
-    models = yaml.safe_load(CONFIG.read_text())["models"]
-    for model, cfg in models.items():
-        for experiment in cfg["experiments"]:
-            curve, meta = io.read_table(built / f"results/limits/{model}_{experiment}.parquet")
-            assert list(curve.columns[:2]) == ["m_med_MeV", "coupling_limit"] and len(curve) == 12
-            assert curve["m_med_MeV"].is_monotonic_increasing
-            assert (curve["coupling_limit"] > 0).all() and curve.notna().all().all()
-            assert meta["units"]["m_med_MeV"] == "MeV" and meta["cl"] == 0.9
-            assert meta["model"] == model and meta["experiment"] == experiment
-            scan, smeta = io.read_table(built / f"results/scans/{model}_{experiment}.parquet")
-            assert len(scan) == 12 * 8 and not scan["delta_chi2"].isna().any()
+    cfg = yaml.safe_load(CONFIG.read_text())
+    for experiment in cfg["experiments"]:
+        fold, fmeta = io.read_table(built / f"results/fold/{experiment}.parquet")
+        assert set(fold["kind"]) >= {"sm", "lin", "quad"} and fmeta["dataset"] == experiment
+        assert fmeta["units"]["events"].startswith("events") and len(fmeta["provenance"]["config_hash"]) == 64
+    names = {e: [e] for e in cfg["experiments"]} | {c: v["datasets"] for c, v in cfg["combinations"].items()}
+    for model, mcfg in cfg["models"].items():
+        for name, members in names.items():
+            if not set(members) <= set(mcfg["experiments"]):
+                continue
+            curve, meta = io.read_table(built / f"results/limits/{model}_{name}.parquet")
+            assert list(curve.columns[:3]) == ["m_med_MeV", "coupling_limit", "fit_ok"] and len(curve) == 12
+            assert curve["fit_ok"].all() and curve["m_med_MeV"].is_monotonic_increasing
+            bands = curve[["expected_minus2", "expected_minus1", "expected_median", "expected_plus1", "expected_plus2"]]
+            assert (np.diff(bands.to_numpy(), axis=1) > 0).all()  # ordered bands
+            assert meta["units"]["m_med_MeV"] == "MeV" and meta["cl"] == 0.9 and meta["method"] == "wilks"
+            assert meta["model"] == model and meta["experiment"] == name
+    # a projection's observed limit is its expected median (Asimov data)
+    xlzd, _ = io.read_table(built / "results/limits/universal_scalar_xlzd.parquet")
+    assert np.allclose(xlzd["coupling_limit"], xlzd["expected_median"], rtol=2e-3)
     table = pd.read_csv(built / "results/tables/signal_limits.csv").set_index("experiment")
     assert table.loc["pandax4t_s2only", "n_lim"] == pytest.approx(40.58, abs=0.01)
+    assert table.loc["pandax4t_s1s2", "n_lim_cls"] == pytest.approx(2.964, abs=0.002)
+    assert table.loc["pandax4t_s1s2", "n_lim_feldman_cousins"] == pytest.approx(2.415, abs=0.002)
+    assert table.loc["pandax4t_s2only", "cevns_significance_obs"] > 3
     assert "PandaX-4T S2-only" in (built / "results/tables/table1.md").read_text()
 
 
@@ -87,7 +103,19 @@ def test_small_run_coherent_branch(built):
         assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
 
 
-def test_experiment_added_in_config_alone_appears(tmp_path):
+def rerun_jobs(workdir, *configfiles):
+    """Jobs a dry run would execute, by rule name."""
+    import re
+
+    proc = snakemake(workdir, "-n", configfiles=(CONFIG, CI_CONFIG, *configfiles))
+    out = proc.stdout + proc.stderr
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", out, flags=re.M)}
+
+
+def test_experiment_added_in_config_reruns_only_what_depends_on_it(built, tmp_path):
+    import yaml
+
+    scalar_datasets = yaml.safe_load(CONFIG.read_text())["models"]["universal_scalar"]["experiments"]
     extra = tmp_path / "extra.yaml"
     extra.write_text(
         "experiments:\n"
@@ -100,15 +128,20 @@ def test_experiment_added_in_config_alone_appears(tmp_path):
         "    electron_recoils: true\n"
         "models:\n"
         "  universal_scalar:\n"
-        "    experiments: [xenonnt, xlzd, xlzd_low]\n"
-        "    coupling_range: [1.0e-13, 1.0e-3]\n"
+        f"    experiments: [{', '.join(scalar_datasets)}, xlzd_low]\n"
     )
-    proc = snakemake(tmp_path, "-n", "--quiet", "all", configfiles=(CONFIG, CI_CONFIG, extra))
-    assert proc.returncode == 0
-    proc = snakemake(
-        tmp_path, "-n", "results/limits/universal_scalar_xlzd_low.parquet", configfiles=(CONFIG, CI_CONFIG, extra)
-    )
-    assert "scan_limits_chunk" in proc.stdout + proc.stderr
+    jobs = rerun_jobs(built, extra)
+    assert jobs.get("fold") == 1 and jobs.get("limits_xlzd_low") == 1  # the new data set only
+    assert not {k for k in jobs if k.startswith("limits_") and k != "limits_xlzd_low"}
+    assert "tabulate_rates" not in jobs and "coherent_limits" not in jobs
+
+
+def test_editing_benchmarks_reruns_no_limit_job(built, tmp_path):
+    extra = tmp_path / "bench.yaml"
+    extra.write_text("benchmarks:\n  scalar: {model: universal_scalar, m_med_MeV: 5.0, coupling: 4.0e-11}\n")
+    jobs = rerun_jobs(built, extra)
+    assert "experiment_tables" in jobs and "plot_fig2" in jobs
+    assert not {k for k in jobs if k.startswith(("limits_", "fold", "coherent"))}
 
 
 def test_second_run_is_a_no_op(built):
@@ -116,32 +149,38 @@ def test_second_run_is_a_no_op(built):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_deleting_an_intermediate_rebuilds_only_its_dependants(built):
-    (built / "results/rates/xenon_migdal.parquet").unlink()
-    proc = snakemake(built, "-n")
+def test_deleting_an_intermediate_rebuilds_only_its_dependants(built_copy):
+    (built_copy / "results/rates/xenon_migdal.parquet").unlink()
+    proc = snakemake(built_copy, "-n")
     out = proc.stdout + proc.stderr
     assert "tabulate_rates" in out and "plot_fig1" in out and "download_input" not in out
-    snakemake(built)  # restore for the other tests
+    assert "scan_limits_chunk" not in out and "coherent_sm_fit" not in out
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ("solar:\n  b8_shap: winter2006\n", "'solar.b8_shap' is not a known key"),
-        ("grids:\n  e_nr_keV: {min: -1.0, max: 10.0, n: 10}\n", "'grids.e_nr_keV.min'"),
-        ("grids:\n  e_nr_keV: {min: 1.0, max: 10.0, n: 0}\n", "'grids.e_nr_keV.n'"),
-        ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
-        ("limits:\n  cl: 1.5\n", "'limits.cl'"),
-        ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
-        ("limits:\n  cl: 0.0\n", "must be > 0"),
-        (
-            "models:\n  universal_scalar: {experiments: [], coupling_range: [1.0e-13, 1.0e-3]}\n",
-            "'models.universal_scalar.experiments'",
-        ),
-        ('experiments:\n  xenonnt: {exposure_t_yr: "3.51 t yr"}\n', "must be of type"),
-        ("coherent:\n  nsi: {eps_u: {min: 1.0, max: -1.0, n: 3}}\n", "'coherent.nsi.eps_u'"),
-    ],
-)
+BAD_CONFIGS = [
+    ("solar:\n  b8_shap: winter2006\n", "'solar.b8_shap' is not a known key"),
+    ("grids:\n  e_nr_keV: {min: -1.0, max: 10.0, n: 10}\n", "'grids.e_nr_keV.min'"),
+    ("grids:\n  e_nr_keV: {min: 1.0, max: 10.0, n: 0}\n", "'grids.e_nr_keV.n'"),
+    ("experiments:\n  xenonnt: {exposure_t_yr: -3.51}\n", "'experiments.xenonnt.exposure_t_yr'"),
+    ("limits:\n  cl: 1.5\n", "'limits.cl'"),
+    ("limits:\n  m_med_MeV: {min: 0.0, max: 10.0, n: 10}\n", "'limits.m_med_MeV.min'"),
+    ("limits:\n  cl: 0.0\n", "must be > 0"),
+    ("models:\n  universal_scalar: {experiments: []}\n", "'models.universal_scalar.experiments'"),
+    ('experiments:\n  xenonnt: {exposure_t_yr: "3.51 t yr"}\n', "must be of type"),
+    ("coherent:\n  nsi: {eps_u: {min: 1.0, max: -1.0, n: 3}}\n", "'coherent.nsi.eps_u'"),
+]
+
+
+@pytest.mark.parametrize("override, message", BAD_CONFIGS)
+def test_bad_config_message_names_the_key(tmp_path, capsys, override, message):
+    """The message the workflow stops with (common.smk validates the merged configs the same way)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override)
+    assert main(["check-config", str(CONFIG), str(bad)]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("override, message", [BAD_CONFIGS[0], BAD_CONFIGS[-1]])  # schema error; cross-key check
 def test_bad_config_is_rejected_before_any_job(tmp_path, override, message):
     bad = tmp_path / "bad.yaml"
     bad.write_text(override)

@@ -7,10 +7,10 @@ rule coherent_sm_fit:
         unpack(coherent_inputs),
     output:
         fit="results/coherent/sm_fit.json",
-        pdf=report(
-            "results/figures/coherent_projections.pdf", caption="../report/coherent_projections.rst", category="COHERENT"
+        pdf="results/figures/coherent_projections.pdf",
+        png=report(
+            "results/figures/coherent_projections.png", caption="../report/coherent_projections.rst", category="COHERENT"
         ),
-        png="results/figures/coherent_projections.png",
     log:
         "logs/coherent/sm_fit.log",
     benchmark:
@@ -27,7 +27,7 @@ rule coherent_sm_fit:
 
 
 rule coherent_nsi:
-    """Delta chi^2 over (eps_ee^uV, eps_ee^dV), nuisances profiled at every point."""
+    """Delta chi^2 over (eps_ee^uV, eps_ee^dV), nuisances profiled at every point; fit_ok per point."""
     input:
         unpack(coherent_inputs),
     output:
@@ -49,12 +49,38 @@ rule coherent_nsi:
         "../../scripts/coherent_nsi.py"
 
 
-rule coherent_limits:
-    """Coupling-product limit per mediator mass with the six nuisances profiled at every point."""
+rule coherent_nsi_intervals:
+    """One-dimensional NSI profiles (eps_ee^uV at eps_ee^dV = 0 and the reverse) and their intervals
+    at limits.cl (1 dof), nuisances profiled at every point."""
     input:
         unpack(coherent_inputs),
     output:
-        "results/limits/{model}_coherent_csi.parquet",
+        intervals="results/coherent/nsi_intervals.csv",
+        profiles="results/coherent/nsi_profiles.parquet",
+    log:
+        "logs/coherent/nsi_intervals.log",
+    benchmark:
+        "results/benchmarks/coherent/nsi_intervals.tsv"
+    params:
+        coherent=config["coherent"],
+        cl=config["limits"]["cl"],
+        data_dir=COHERENT_DIR,
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/coherent_nsi_intervals.py"
+
+
+rule coherent_limits:
+    """Coupling-product limit per mediator mass with the six nuisances profiled at every point; fit_ok per mass."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        COHERENT_EXACT_LIMITS,
     log:
         "logs/coherent/limits_{model}.log",
     benchmark:
@@ -64,7 +90,7 @@ rule coherent_limits:
         data_dir=COHERENT_DIR,
         masses=config["limits"]["m_med_MeV"],
         cl=config["limits"]["cl"],
-        model=lambda wc: config["models"][wc.model],
+        model=lambda wc: {k: v for k, v in config["models"][wc.model].items() if k != "experiments"},
         hadronic=config.get("hadronic"),
         version=VERSION,
         input_sha256=input_sha256,
@@ -81,8 +107,8 @@ rule plot_fig4:
     input:
         "results/coherent/nsi_scan.parquet",
     output:
-        pdf=report("results/figures/fig4_coherent_nsi.pdf", caption="../report/fig4.rst", category="COHERENT"),
-        png="results/figures/fig4_coherent_nsi.png",
+        pdf="results/figures/fig4_coherent_nsi.pdf",
+        png=report("results/figures/fig4_coherent_nsi.png", caption="../report/fig4.rst", category="COHERENT"),
     log:
         "logs/figures/fig4.log",
     params:
@@ -92,3 +118,36 @@ rule plot_fig4:
         "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig4.py"
+
+
+
+ruleorder: fold_coherent > fold
+
+rule fold_coherent:
+    """COHERENT CsI as a data set of the core: PE x time templates (backgrounds, SM CEvNS, new-physics terms
+    per model and mass; efficiency and time-offset shape variations) in the fold format."""
+    input:
+        unpack(coherent_inputs),
+    output:
+        "results/fold/{experiment}.parquet",
+    wildcard_constraints:
+        experiment="|".join(map(re.escape, COHERENT_FOLDS)) or "(?!)",
+    log:
+        "logs/fold/{experiment}.log",
+    benchmark:
+        "results/benchmarks/fold/{experiment}.tsv"
+    params:
+        coherent=config["coherent"],
+        data_dir=COHERENT_DIR,
+        masses=config["limits"]["m_med_MeV"],
+        label=lambda wc: config["experiments"][wc.experiment].get("label", wc.experiment),
+        models=lambda wc: models_using(wc.experiment),
+        hadronic=config.get("hadronic"),
+        version=VERSION,
+        input_sha256=input_sha256,
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/fold_coherent.py"

@@ -1,13 +1,26 @@
 # Helpers only: config validation, input look-up, target lists. No rules here.
+import os
 import re
 from pathlib import Path
 
 import nufog
-from nufog.config import ConfigError, validate_config
+from nufog.config import ConfigError, check_config_files, validate_config
 from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
 
+def config_files_in_merge_order():
+    """The config files Snakemake merged, earliest first: the Snakefile's `configfile:` (when it
+    exists in the working directory), then the --configfile ones."""
+    cli = [str(f) for f in workflow.config_settings.configfiles]
+    return [str(f) for f in workflow.configfiles if str(f) not in cli] + cli
+
+
+#: Figures are files: script jobs (which inherit this environment) draw without a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
 try:
+    # Snakemake's loader keeps the last of two duplicate keys and drops empty mappings: re-read strictly
+    check_config_files(config_files_in_merge_order())
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
@@ -50,15 +63,16 @@ def solar_inputs():
     return cached("fluxes_b16", "nudistr_b16", "pp", "hep", "13N", "15O", "17F", f"8B_{shape}", *be7)
 
 
+#: inputs each SM process reads besides the solar files ("all": every process-specific input)
+PROCESS_INPUTS = {"cevns": [], "migdal": ["migdal_xe"], "electron": ["xe_binding"], "all": ["migdal_xe", "xe_binding"]}
+
+
 def rate_inputs(wildcards):
-    extra = {"cevns": (), "migdal": ("migdal_xe",), "electron": ("xe_binding",)}[wildcards.process]
-    return {**solar_inputs(), **cached(*extra)}
+    return {**solar_inputs(), **cached(*PROCESS_INPUTS["all"])}
 
 
 MODELS = list(config["models"])
 EXPERIMENTS = list(config["experiments"])
-#: every (model, experiment) pair the config asks for
-PAIRS = [(m, e) for m in MODELS for e in config["models"][m]["experiments"]]
 
 # longest names first, so that e.g. `xlzd_low` is not read as `xlzd` + `_low`
 wildcard_constraints:
@@ -66,22 +80,107 @@ wildcard_constraints:
     experiment="|".join(sorted(map(re.escape, EXPERIMENTS), key=len, reverse=True)),
 
 
-def analysis_inputs(wildcards=None):
-    """Everything the xenon analysis reads: solar files, binding energies, efficiency tables."""
-    tables = sorted(
-        {e["efficiency"]["input"] for e in config["experiments"].values() if e["efficiency"]["kind"] == "table"}
+def efficiency_tables():
+    return sorted(
+        {
+            e["efficiency"]["input"]
+            for e in config["experiments"].values()
+            if e.get("kind", "counting") == "counting" and e["efficiency"]["kind"] == "table"
+        }
     )
-    return {**solar_inputs(), **cached("xe_binding", *tables)}
+
+
+def analysis_inputs(wildcards=None):
+    """Everything the xenon counting analysis reads: solar files, binding energies, efficiency tables."""
+    return {**solar_inputs(), **cached("xe_binding", *efficiency_tables())}
 
 
 def analysis_params():
     """Config sections of the xenon analysis (their hash goes into the provenance)."""
-    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks")
+    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks", "grids")
     return {k: config[k] for k in keys if k in config}
 
 
-def pair_outputs(pattern):
-    return [pattern.format(model=m, experiment=e) for m, e in PAIRS]
+def models_using(experiment):
+    """{model: its config without the data-set list} for the models that list ``experiment`` (so that adding
+    a data set to a model reruns nothing for the others)."""
+    return {
+        m: {k: v for k, v in cfg.items() if k != "experiments"}
+        for m, cfg in config["models"].items()
+        if experiment in cfg["experiments"]
+    }
+
+
+def fold_limit_keys():
+    """The ``limits`` keys a fold uses: folding grids, mediator masses, keV_nr -> keV_ee conversion."""
+    keys = ("m_med_MeV", "e_nr_keV", "e_ee_keV", "ee_quenching")
+    return {k: config["limits"][k] for k in keys if k in config["limits"]}
+
+
+def fold_inputs(wildcards):
+    """Inputs of one data set's fold: solar files and binding energies, plus its efficiency table, the
+    Migdal table (data sets that keep electron recoils) or its release files."""
+    cfg = config["experiments"][wildcards.experiment]
+    if cfg.get("kind") == "coherent_csi":
+        return coherent_inputs()
+    names = ["xe_binding"]
+    if cfg.get("kind", "counting") == "counting":
+        if cfg["efficiency"]["kind"] == "table":
+            names.append(cfg["efficiency"]["input"])
+        if cfg.get("electron_recoils", False):
+            names.append("migdal_xe")
+    else:
+        names += [cfg["release"]] + ([cfg["model"]] if "model" in cfg else [])
+    return {**solar_inputs(), **cached(*names)}
+
+
+#: ``limits`` keys of the limit jobs (an edit elsewhere reruns no limit job)
+LIMIT_SETTINGS = {k: config["limits"][k] for k in ("cl", "method", "reference", "cls_mode", "profile")}
+
+
+def _limit_jobs():
+    """{name: (data sets, models, label)}: one limit job per data set and per combination."""
+    jobs = {}
+    for exp, cfg in config["experiments"].items():
+        models = list(models_using(exp))
+        if models:
+            jobs[exp] = ([exp], models, cfg.get("label", exp))
+    for comb, cfg in config["combinations"].items():
+        models = [m for m, mc in config["models"].items() if set(cfg["datasets"]) <= set(mc["experiments"])]
+        if models:
+            jobs[comb] = (list(cfg["datasets"]), models, cfg.get("label", comb))
+    return jobs
+
+
+LIMIT_JOBS = _limit_jobs()
+
+
+def all_limit_files():
+    """Every limit curve: data sets, combinations and COHERENT (the exact CsIModel curve unless COHERENT is a
+    data set of the core)."""
+    xenon = [f"results/limits/{m}_{name}.parquet" for name, (_, models, _) in LIMIT_JOBS.items() for m in models]
+    return xenon + ([] if COHERENT_FOLDS else coherent_limit_outputs())
+
+
+def is_release(name):
+    return config["experiments"][name].get("kind", "counting") != "counting"
+
+
+def paper_limit_files():
+    """Limit curves of Fig. 3 (the paper reproduction): data sets and combinations without a release."""
+    xenon = [
+        f"results/limits/{m}_{name}.parquet"
+        for name, (datasets, models, _) in LIMIT_JOBS.items()
+        if not any(is_release(d) for d in datasets)
+        for m in models
+    ]
+    return xenon + coherent_limit_outputs()
+
+
+def table_inputs(wildcards=None):
+    """Fold files of every data set (counts, SM expectations) and the counting inputs (benchmark events)."""
+    folds = {f"fold_{e}": f"results/fold/{e}.parquet" for e in config["experiments"]}
+    return {**folds, **analysis_inputs(), **cached("migdal_xe")}
 
 
 def all_outputs():
@@ -93,15 +192,20 @@ def all_outputs():
         "results/tables/table1.csv",
         "results/tables/table1.md",
         "results/tables/limits_summary.csv",
-        *pair_outputs("results/limits/{model}_{experiment}.parquet"),
-        *pair_outputs("results/scans/{model}_{experiment}.parquet"),
+        *all_limit_files(),
+        *(coherent_limit_outputs() if COHERENT_FOLDS else []),
         "results/figures/fig2_spectra.pdf",
         "results/figures/fig3_limits.pdf",
         "results/coherent/sm_fit.json",
         "results/coherent/nsi_scan.parquet",
+        "results/coherent/nsi_intervals.csv",
+        "results/coherent/nsi_profiles.parquet",
         "results/figures/fig4_coherent_nsi.pdf",
         "results/figures/coherent_projections.pdf",
-        *coherent_limit_outputs(),
+        *report_outputs(),
+        *hepdata_outputs(),
+        *closure_outputs(),
+        *fig5_outputs(),
     ]
 
 
@@ -121,5 +225,108 @@ def coherent_inputs(wildcards=None):
 COHERENT_DIR = f"{CACHE}/coherent_csi2021"
 
 
+#: data sets of kind coherent_csi (folded from the CsIModel of the `coherent` section)
+COHERENT_FOLDS = [e for e, c in config["experiments"].items() if c.get("kind") == "coherent_csi"]
+#: the exact CsIModel limits (coherent_limits): the COHERENT curve, or the cross-check of the core's
+#: limits when COHERENT is a data set of the core (results/limits/{model}_coherent_csi.parquet from its fold)
+COHERENT_EXACT_LIMITS = (
+    "results/coherent/limits_exact_{model}.parquet" if COHERENT_FOLDS else "results/limits/{model}_coherent_csi.parquet"
+)
+
+
 def coherent_limit_outputs():
-    return [f"results/limits/{m}_coherent_csi.parquet" for m in config["coherent"]["models"]]
+    return [COHERENT_EXACT_LIMITS.format(model=m) for m in config["coherent"]["models"]]
+
+
+# --- report and publication outputs (workflow/rules/report.smk) -------------------------------------
+def closure_tables():
+    """Closure-test tables that some rule writes (results/closure/<name>.csv without wildcards)."""
+    names = set()
+    for r in workflow.rules:
+        for f in r.output:
+            m = re.fullmatch(r"results/closure/([^/{}]+)\.csv", str(f))
+            if m:
+                names.add(m.group(1))
+    return sorted(names)
+
+
+def report_outputs():
+    """HTML pages of the report: the front-page numbers and every table."""
+    pages = ["headline", "tables/signal_limits", "tables/table1", "tables/limits_summary"]
+    pages += [f"closure/{name}" for name in closure_tables()]
+    return [f"results/report/{page}.html" for page in pages]
+
+
+def hepdata_outputs():
+    """HEPData record: one YAML table per limit curve and the submission.yaml listing them."""
+    return ["results/hepdata/submission.yaml"] + [
+        f"results/hepdata/{Path(p).stem}.yaml" for p in all_limit_files()
+    ]
+
+
+# --- XENONnT 2026 releases: closure (rules/xenonnt.smk) and Fig. 5 (rules/figures.smk) ---
+def xenonnt_release_names(kind):
+    """Data sets of ``experiments`` with release kind ``kind`` (the closure takes the first)."""
+    return [n for n, c in config["experiments"].items() if c.get("kind", "counting") == kind]
+
+
+def closure_datasets():
+    """(S2-only data set, 4-D data set) for the closure, or None when the config lacks one."""
+    s2, four_d = xenonnt_release_names("xenonnt_s2only"), xenonnt_release_names("xenonnt_2026")
+    return (s2[0], four_d[0]) if s2 and four_d else None
+
+
+def closure_inputs(wildcards=None):
+    s2, four_d = closure_datasets()
+    names = [config["experiments"][s2]["release"], config["experiments"][four_d]["release"]]
+    names += [config["experiments"][four_d].get("model", "xenonnt_lightwimp_2024")]
+    return {
+        "fold_s2only": f"results/fold/{s2}.parquet",
+        "fold_four_d": f"results/fold/{four_d}.parquet",
+        **solar_inputs(),
+        **cached("xe_binding", *names),
+    }
+
+
+CLOSURE_OUTPUTS = {
+    "s2only_cevns": "results/closure/xenonnt_s2only_cevns.csv",
+    "s2only_wimp6": "results/closure/xenonnt_s2only_wimp6_template.csv",
+    "s2only_wimp_si": "results/closure/xenonnt_s2only_wimp_si.csv",
+    "b8": "results/closure/xenonnt_2026_b8.csv",
+    "summary": "results/closure/xenonnt_closure.json",
+}
+
+
+def closure_outputs():
+    return list(CLOSURE_OUTPUTS.values()) if closure_datasets() else []
+
+
+def _fig5_files(names, models):
+    """Limit files of the curves ``names`` for ``models`` (a model without that curve is skipped)."""
+    out = []
+    for name in names:
+        if name not in LIMIT_JOBS:
+            raise WorkflowError(f"figures.fig5: {name!r} is neither a data set with models nor a combination")
+        out += [f"results/limits/{m}_{name}.parquet" for m in models if m in LIMIT_JOBS[name][1]]
+    return out
+
+
+def fig5_models():
+    """Models with the combined 2026 curve (those that list all of its data sets)."""
+    name = config["figures"]["fig5"]["combination"]
+    return list(LIMIT_JOBS[name][1]) if name in LIMIT_JOBS else []
+
+
+def fig5_inputs(wildcards=None):
+    fig = config["figures"]["fig5"]
+    models = fig5_models()
+    coherent = [f"results/limits/{m}_coherent_csi.parquet" for m in models if m in config["coherent"]["models"]]
+    return {
+        "combined": _fig5_files([fig["combination"]], models),
+        "releases": _fig5_files(fig["releases"], models),
+        "compare": _fig5_files(fig["compare"], models) + coherent,
+    }
+
+
+def fig5_outputs():
+    return ["results/figures/fig5_limits_2026.pdf", "results/figures/fig5_limits_2026.png"] if fig5_models() else []

@@ -1,4 +1,5 @@
-# Fetch every external input into the cache, verified against the manifest's sha256.
+# Fetch every external input into the cache, verified against the manifest's sha256. (A ``run:``
+# directive would not save the start-up: Snakemake 9 runs each such job in a new snakemake process.)
 
 
 localrules:

@@ -6,6 +6,7 @@ localrules:
     plot_fig2,
     plot_fig3,
     plot_fig4,
+    plot_fig5,
 
 
 rule plot_fig1:
@@ -15,17 +16,22 @@ rule plot_fig1:
         migdal="results/rates/xenon_migdal.parquet",
         electron="results/rates/xenon_electron.parquet",
     output:
-        pdf=report(
-            "results/figures/fig1_sm_rates.pdf",
+        pdf="results/figures/fig1_sm_rates.pdf",
+        png=report(
+            "results/figures/fig1_sm_rates.png",
             caption="../report/fig1.rst",
             category="Standard-Model rates",
         ),
-        png="results/figures/fig1_sm_rates.png",
     log:
         "logs/figures/fig1.log",
     params:
         fig=config["figures"]["fig1"],
         quenching=config["xenon"]["quenching"],
+        rois={
+            name: {"label": e["label"], "roi_keV": e["efficiency"]["roi_keV"]}
+            for name, e in config["experiments"].items()
+            if "efficiency" in e  # counting data sets (releases have binned responses)
+        },
         version=VERSION,
     conda:
         "../envs/analysis.yaml"
@@ -38,8 +44,8 @@ rule plot_fig2:
     input:
         unpack(analysis_inputs),
     output:
-        pdf=report("results/figures/fig2_spectra.pdf", caption="../report/fig2.rst", category="Limits"),
-        png="results/figures/fig2_spectra.png",
+        pdf="results/figures/fig2_spectra.pdf",
+        png=report("results/figures/fig2_spectra.png", caption="../report/fig2.rst", category="Limits"),
     log:
         "logs/figures/fig2.log",
     params:
@@ -54,20 +60,42 @@ rule plot_fig2:
 
 
 rule plot_fig3:
-    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model."""
+    """Paper Fig. 3: coupling limits versus mediator mass, one panel per model (the 2026 releases: Fig. 5)."""
     input:
-        limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
+        limits=paper_limit_files(),
         **reference_limit_inputs(),
     output:
-        pdf=report("results/figures/fig3_limits.pdf", caption="../report/fig3.rst", category="Limits"),
-        png="results/figures/fig3_limits.png",
+        pdf="results/figures/fig3_limits.pdf",
+        png=report("results/figures/fig3_limits.png", caption="../report/fig3.rst", category="Limits"),
     log:
         "logs/figures/fig3.log",
     params:
         fig=config["figures"]["fig3"],
+        combinations=config.get("combinations", {}),
         version=VERSION,
         input_sha256=input_sha256,
     conda:
         "../envs/analysis.yaml"
     script:
         "../../scripts/plot_fig3.py"
+
+
+rule plot_fig5:
+    """Fig. 5: the combined 2026 limits with expected bands against the paper reproduction and COHERENT."""
+    input:
+        unpack(fig5_inputs),
+    output:
+        pdf="results/figures/fig5_limits_2026.pdf",
+        png=report("results/figures/fig5_limits_2026.png", caption="../report/fig5.rst", category="Limits"),
+    log:
+        "logs/figures/fig5.log",
+    params:
+        fig=config["figures"]["fig5"],
+        models=fig5_models(),
+        coupling_ranges=config["figures"]["fig3"]["coupling_ranges"],
+        bbn=config["figures"]["fig3"]["bbn"],
+        version=VERSION,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/plot_fig5.py"

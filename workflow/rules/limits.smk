@@ -1,78 +1,85 @@
-# Light-mediator limits from the xenon experiments (paper Eqs. 20-22, Table 1, Fig. 3).
-# The mass grid is split into chunks (scattergather) so big scans spread over a cluster.
-
-
-scattergather:
-    masses=config["limits"]["n_chunks"],
+# Light-mediator limits (issue 8): fold every data set once, then limits read fold files only.
+#
+#   download -> results/fold/{experiment}.parquet -> results/limits/{model}_{experiment}.parquet
+#                                                 -> results/limits/{model}_{combination}.parquet
+#
+# One limit job per data set (all its models) and one per combination: a job does real work, and
+# editing a data set reruns only its fold and limit jobs (and the tables and figures).
 
 
 localrules:
-    gather_limits,
-    experiment_tables,
     limits_summary,
 
 
-rule scan_limits_chunk:
-    """Closed-form coupling limit and Delta chi^2 map for one chunk of mediator masses."""
+rule fold:
+    """Expected events per analysis bin: backgrounds, SM CEvNS per flux group, new-physics terms per model and mass."""
     input:
-        unpack(analysis_inputs),
+        unpack(fold_inputs),
     output:
-        curve="results/chunks/{model}_{experiment}/{scatteritem}.curve.parquet",
-        map="results/chunks/{model}_{experiment}/{scatteritem}.map.parquet",
+        "results/fold/{experiment}.parquet",
     log:
-        "logs/limits/{model}_{experiment}/{scatteritem}.log",
+        "logs/fold/{experiment}.log",
     benchmark:
-        "results/benchmarks/limits/{model}_{experiment}/{scatteritem}.tsv"
-    group:
-        "scan"
+        "results/benchmarks/fold/{experiment}.tsv"
     params:
-        analysis=analysis_params(),
+        solar=config["solar"],
+        xenon=config["xenon"],
+        grids=config["grids"],
+        hadronic=config.get("hadronic"),
+        nuisances=config["nuisances"],
+        limits=lambda wc: fold_limit_keys(),
+        experiments=lambda wc: {wc.experiment: config["experiments"][wc.experiment]},
+        models=lambda wc: models_using(wc.experiment),
         version=VERSION,
         input_sha256=input_sha256,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,
-    retries: 1
+        mem_mb=lambda wc, attempt: 3000 * attempt,
     conda:
         "../envs/analysis.yaml"
     script:
-        "../../scripts/scan_limits.py"
+        "../../scripts/fold_dataset.py"
 
 
-rule gather_limits:
-    """Concatenate the mass chunks: results/limits (curve) and results/scans (map)."""
-    input:
-        curves=gather.masses("results/chunks/{{model}}_{{experiment}}/{scatteritem}.curve.parquet"),
-        maps=gather.masses("results/chunks/{{model}}_{{experiment}}/{scatteritem}.map.parquet"),
-    output:
-        curve="results/limits/{model}_{experiment}.parquet",
-        map="results/scans/{model}_{experiment}.parquet",
-    log:
-        "logs/limits/{model}_{experiment}/gather.log",
-    params:
-        version=VERSION,
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../../scripts/gather_limits.py"
+for _name, (_datasets, _models, _label) in LIMIT_JOBS.items():
+
+    rule:
+        name:
+            f"limits_{_name}"
+        input:
+            **{d: f"results/fold/{d}.parquet" for d in _datasets},
+        output:
+            **{m: f"results/limits/{m}_{_name}.parquet" for m in _models},
+        log:
+            f"logs/limits/{_name}.log",
+        benchmark:
+            f"results/benchmarks/limits/{_name}.tsv"
+        params:
+            limits=LIMIT_SETTINGS,
+            name=_name,
+            label=_label,
+            models=_models,
+            version=VERSION,
+        resources:
+            mem_mb=lambda wc, attempt: 3000 * attempt,
+            runtime=lambda wc, attempt: 30 * attempt,
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../../scripts/set_limits.py"
 
 
 rule experiment_tables:
-    """SM expectations (CEvNS, nu-e, Migdal), signal limits N_lim (Eqs. 20-22) and the paper's Table 1."""
+    """Signal limits N_lim per method, SM expectations and significance (fold files), and the paper's Table 1."""
     input:
-        unpack(analysis_inputs),
-        migdal_xe=cached("migdal_xe")["migdal_xe"],
+        unpack(table_inputs),
     output:
-        signal_limits=report(
-            "results/tables/signal_limits.csv", caption="../report/signal_limits.rst", category="Tables"
-        ),
+        signal_limits="results/tables/signal_limits.csv",
         table1_csv="results/tables/table1.csv",
-        table1_md=report("results/tables/table1.md", caption="../report/table1.rst", category="Tables"),
+        table1_md="results/tables/table1.md",
     log:
         "logs/tables/experiments.log",
     params:
         analysis=analysis_params(),
-        grids=config["grids"],
         version=VERSION,
         input_sha256=input_sha256,
     conda:
@@ -84,9 +91,9 @@ rule experiment_tables:
 rule limits_summary:
     """Coupling-product limit at 1, 10, 100 MeV and the flat-below mass for every curve."""
     input:
-        limits=pair_outputs("results/limits/{model}_{experiment}.parquet") + coherent_limit_outputs(),
+        limits=all_limit_files(),
     output:
-        report("results/tables/limits_summary.csv", caption="../report/limits_summary.rst", category="Tables"),
+        "results/tables/limits_summary.csv",
     log:
         "logs/tables/limits_summary.log",
     params:

@@ -1,22 +1,21 @@
-# Standard-Model differential rates in xenon, one table per process (paper Fig. 1).
+# Standard-Model differential rates in xenon, one table per process (paper Fig. 1), in one job.
 
 
 rule tabulate_rates:
-    """dR/dE per solar flux component and in total, events / (t yr keV)."""
+    """dR/dE per solar flux component and in total, events / (t yr keV), for CEvNS, Migdal and nu-e."""
     input:
         unpack(rate_inputs),
     output:
-        "results/rates/xenon_{process}.parquet",
-    wildcard_constraints:
-        process="|".join(PROCESSES),
+        **{p: f"results/rates/xenon_{p}.parquet" for p in PROCESSES},
     log:
-        "logs/rates/xenon_{process}.log",
+        "logs/rates/xenon_rates.log",
     benchmark:
-        "results/benchmarks/rates/xenon_{process}.tsv"
+        "results/benchmarks/rates/xenon_rates.tsv"
     params:
         solar=config["solar"],
         xenon=config["xenon"],
         grids=config["grids"],
+        process_inputs=PROCESS_INPUTS,
         version=VERSION,
         input_sha256=input_sha256,
     resources:

@@ -1,0 +1,73 @@
+"""Coupling-product limits of every model on one data set or combination (rules ``limits_*``):
+``results/limits/{model}_{name}.parquet`` with the observed limit, ``fit_ok`` and the expected median
+and +-1, +-2 sigma bands (:func:`nufog.inference.coupling_limits`). Reads fold files only."""
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from nufog import io
+from nufog.fold import dataset_from_fold
+from nufog.inference import BANDS, LimitSettings, coupling_limits
+from nufog.inputs import checksums
+from nufog.likelihood import combine
+from nufog.progress import Progress
+from nufog.scripting import run
+
+log = logging.getLogger(__name__)
+
+UNITS = {"m_med_MeV": "MeV", "coupling_limit": "1", "fit_ok": "", **{c: "1" for c in BANDS}}
+
+
+def main(inputs: dict, outputs: dict, params: dict) -> None:
+    folds = [io.read_table(p) for p in inputs.values()]
+    settings = LimitSettings(**params["limits"])
+    name, label = params["name"], params["label"]
+    progress = Progress(len(params["models"]), log, what="models")
+    for model in params["models"]:
+        start = time.perf_counter()
+        parts = [dataset_from_fold(table, meta, model) for table, meta in folds]
+        data = parts[0] if len(parts) == 1 else combine(parts, name)
+        out = coupling_limits(data, settings)
+        if not out["fit_ok"].all():
+            bad = out["m_med_MeV"][~out["fit_ok"]]
+            log.warning("%s x %s: %d masses flagged fit_ok = False (e.g. %.3g MeV)", model, name, bad.size, bad[0])
+        info = folds[0][1]["models"][model]
+        meta = {
+            "model": model,
+            "experiment": name,
+            "experiment_label": label,
+            "datasets": [m["dataset"] for _, m in folds],
+            "projection": all(m["data_meta"].get("summary", {}).get("is_projection", False) for _, m in folds),
+            # citations of the public releases a data set is read from (their licence alongside)
+            "references": {
+                m["dataset"]: f"{m['data_meta']['reference']} ({m['data_meta'].get('licence', 'licence not stated')})"
+                for _, m in folds
+                if "reference" in m.get("data_meta", {})
+            },
+            "model_label": info["label"],
+            "coupling_label": info["coupling_label"],
+            "coupling_sign": info["coupling_sign"],
+            "nuisances": list(data.nuisances) if settings.profile else [],
+            **{k: getattr(settings, k) for k in ("cl", "method", "reference", "cls_mode", "profile")},
+        }
+        prov = io.provenance({"limits": params["limits"], "name": name, "model": model}, checksums(inputs))
+        df = pd.DataFrame({k: out[k] for k in UNITS})
+        io.write_table(df, outputs[f"{model}"], UNITS, prov, meta)
+        log.info(
+            "%s x %s: %d masses in %.2f s; limit %.3g at %.3g MeV (expected %.3g)",
+            model,
+            name,
+            df.shape[0],
+            time.perf_counter() - start,
+            df["coupling_limit"].iloc[0],
+            df["m_med_MeV"].iloc[0],
+            np.asarray(df["expected_median"])[0],
+        )
+        progress.step()
+
+
+if __name__ == "__main__":
+    run(snakemake, main)  # noqa: F821

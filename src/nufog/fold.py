@@ -1,0 +1,217 @@
+"""Fold artifacts: expected events per analysis bin for every template of a data set (issue 8, section 1).
+
+The fold step turns a :class:`~nufog.datasets.BinnedData` and the physics (SM rates and the mediator terms
+on the response's energy nodes, per flux group) into one long table, written to
+``results/fold/{dataset}.parquet``:
+
+=============  ===========================================================================================
+column         meaning
+=============  ===========================================================================================
+``component``  sample or signal name: a background (``cathode_sr0``), ``sm_cevns_<group>``, ``bsm_<group>``
+``kind``       ``background``, ``sm`` (SM neutrino-induced), ``lin`` / ``quad`` (coefficients of G, G^2)
+``model``      mediator model key for ``lin``/``quad`` rows, else empty
+``m_med_MeV``  mediator mass for ``lin``/``quad`` rows, else NaN
+``variation``  ``nominal``, or ``<nuisance>/down`` and ``<nuisance>/up`` (templates at -1 and +1 sigma)
+``bin``        analysis-bin index
+``events``     expected events in the bin (``lin``: per unit G, ``quad``: per unit G^2)
+=============  ===========================================================================================
+
+The metadata carries the observed counts, the bin labels, the normalisation modifiers of every component,
+the free nuisances and the models' coupling signs. :func:`dataset_from_fold` rebuilds the likelihood
+:class:`~nufog.likelihood.Dataset` of one model from it: limit jobs read nothing else.
+
+Flux groups: the ``flux_8B`` nuisance scales every template induced by 8B neutrinos, SM and new physics
+alike (physics.md section 8); the other solar components (hep, pp, 7Be, CNO) form the group ``other``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nufog.datasets import BinnedData, Response
+from nufog.likelihood import Dataset, Modifier, Sample, Signal
+
+__all__ = ["FLUX_GROUPS", "group_components", "fold_table", "fold_rows", "dataset_from_fold", "FOLD_UNITS"]
+
+FLUX_GROUPS = ("8B", "other")
+FOLD_UNITS = {
+    "component": "",
+    "kind": "",
+    "model": "",
+    "m_med_MeV": "MeV",
+    "variation": "",
+    "bin": "1",
+    "events": "events (lin: per unit G; quad: per unit G^2)",
+}
+
+
+def group_components(names: Sequence[str]) -> dict[str, list[str]]:
+    """Flux components of each group (a group with no component is left out).
+
+    >>> group_components(["pp", "8B", "hep"])
+    {'8B': ['8B'], 'other': ['pp', 'hep']}
+    """
+    groups = {"8B": [n for n in names if n == "8B"], "other": [n for n in names if n != "8B"]}
+    return {g: c for g, c in groups.items() if c}
+
+
+def _variations(response: Response) -> list[tuple[str, str | None, int]]:
+    """(label, variation name, side) of the nominal response and of every shape variation."""
+    out = [("nominal", None, 0)]
+    for name in response.variations:
+        out += [(f"{name}/down", name, 0), (f"{name}/up", name, 1)]
+    return out
+
+
+def fold_rows(component, kind, model, masses, variation, values) -> pd.DataFrame:
+    values = np.atleast_2d(values)  # (n_mass or 1, n_bins)
+    n_rows, n_bins = values.shape
+    return pd.DataFrame(
+        {
+            "component": component,
+            "kind": kind,
+            "model": model,
+            "m_med_MeV": np.repeat(np.asarray(masses, dtype=float), n_bins) if masses is not None else np.nan,
+            "variation": variation,
+            "bin": np.tile(np.arange(n_bins), n_rows),
+            "events": values.ravel(),
+        }
+    )
+
+
+def fold_table(
+    data: BinnedData,
+    sm_rates: Mapping[str, Mapping[str, np.ndarray]],
+    bsm_terms: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]],
+    masses_MeV: np.ndarray,
+    flux_nuisances: Mapping[str, tuple[str, float]],
+    model_info: Mapping[str, Mapping[str, Any]],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The fold table and its metadata.
+
+    Parameters
+    ----------
+    data
+        The data set (response, backgrounds, observed counts, signal modifiers).
+    sm_rates
+        ``{energy: {group: dR/dE}}`` on the nodes of the data set's response to that energy (``"nr"`` or
+        ``"ee"``): the SM rates that enter the likelihood as samples (CEvNS; SM nu-e scattering is part of
+        the quoted backgrounds), scaled by ``data.sm_scale``.
+    bsm_terms
+        ``{model: {group: (L, Q)}}``, each (n_mass, n_E) on the nodes of the model's response, with the
+        coupling sign folded into L.
+    masses_MeV
+        Mediator masses of the BSM terms.
+    flux_nuisances
+        ``{group: (nuisance name, relative sigma)}`` (e.g. ``{"8B": ("flux_8B", 0.038)}``).
+    model_info
+        ``{model: {"energy": "nr" | "ee", ...}}``; other keys are copied into the metadata.
+    """
+    frames = []
+    for sample in data.backgrounds:
+        frames.append(fold_rows(sample.name, "background", "", None, "nominal", sample.nominal))
+        for m in sample.modifiers:
+            if m.kind == "shape":
+                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/down", m.down))
+                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/up", m.up))
+    for energy, groups in sm_rates.items():
+        resp = data.response_for(energy)
+        for group, rate in groups.items():
+            for label, var, side in _variations(resp):
+                events = data.sm_scale * resp.fold(rate, var, side)
+                frames.append(fold_rows(f"sm_cevns_{group}", "sm", "", None, label, events))
+    for model, groups in bsm_terms.items():
+        resp = data.response_for(model_info[model]["energy"])
+        for group, (lin, quad) in groups.items():
+            for label, var, side in _variations(resp):
+                for kind, term in (("lin", lin), ("quad", quad)):
+                    frames.append(fold_rows(f"bsm_{group}", kind, model, masses_MeV, label, resp.fold(term, var, side)))
+    table = pd.concat(frames, ignore_index=True)
+    norm_mods: dict[str, list[dict[str, Any]]] = {
+        s.name: [_modifier_dict(m) for m in s.modifiers if m.kind != "shape"] for s in data.backgrounds
+    }
+    interpolation = {m.nuisance: m.interpolation for s in data.backgrounds for m in s.modifiers if m.kind == "shape"}
+    signal_mods = [_modifier_dict(m) for m in data.signal_modifiers]
+    for group in FLUX_GROUPS:
+        mods = list(signal_mods)
+        if group in flux_nuisances:
+            name, sigma = flux_nuisances[group]
+            mods.append({"nuisance": name, "kind": "normal", "sigma": float(sigma)})
+        norm_mods[f"sm_cevns_{group}"] = mods
+        norm_mods[f"bsm_{group}"] = mods
+    meta = {
+        "dataset": data.name,
+        "label": data.label,
+        "bin_labels": list(data.bin_labels),
+        "observed": [float(x) for x in data.observed],
+        "exposure_t_yr": float(data.exposure_t_yr),
+        "normalisation_modifiers": norm_mods,
+        "interpolation": interpolation,
+        "free": sorted(data.free),
+        "masses_MeV": [float(m) for m in masses_MeV],
+        "models": {k: dict(v) for k, v in model_info.items()},
+        "sm_scale": float(data.sm_scale),
+        "data_meta": dict(data.meta),
+    }
+    return table, meta
+
+
+def _modifier_dict(m: Modifier) -> dict[str, Any]:
+    return {"nuisance": m.nuisance, "kind": m.kind, "sigma": float(m.sigma)}
+
+
+def dataset_from_fold(table: pd.DataFrame, meta: Mapping[str, Any], model: str | None) -> Dataset:
+    """The likelihood data set of ``model`` from a fold table and its metadata (``None``: without new
+    physics, e.g. for the SM CEvNS significance)."""
+    if model is not None and model not in meta["models"]:
+        raise ValueError(
+            f"fold of {meta['dataset']!r} has no terms for model {model!r}; it has {sorted(meta['models'])}"
+        )
+    n_bins = len(meta["observed"])
+    masses = np.asarray(meta["masses_MeV"], dtype=float)
+    mods = meta["normalisation_modifiers"]
+    interp = meta.get("interpolation", {})
+    fixed = table[table["kind"].isin(["background", "sm"])]
+    samples = []
+    for name, rows in fixed.groupby("component", sort=False):
+        variants = {v: r.sort_values("bin")["events"].to_numpy() for v, r in rows.groupby("variation", sort=False)}
+        samples.append(Sample(name, variants["nominal"], _modifiers(mods.get(name, []), variants, interp)))
+    signals = []
+    terms_rows = table[(table["model"] == model) & table["kind"].isin(["lin", "quad"])]
+    for name, rows in terms_rows.groupby("component", sort=False):
+        variants = {}
+        for v, r in rows.groupby("variation", sort=False):
+            arr = np.zeros((2, masses.size, n_bins))
+            for k, kind in enumerate(("lin", "quad")):
+                sub = r[r["kind"] == kind].sort_values(["m_med_MeV", "bin"])
+                arr[k] = sub["events"].to_numpy().reshape(masses.size, n_bins)
+            variants[v] = arr
+        signals.append(Signal(name, variants["nominal"], _modifiers(mods.get(name, []), variants, interp)))
+    return Dataset(
+        name=meta["dataset"],
+        observed=np.asarray(meta["observed"], dtype=float),
+        samples=tuple(samples),
+        signals=tuple(signals),
+        masses_MeV=masses,
+        free=frozenset(meta.get("free", [])),
+    )
+
+
+def _modifiers(norms, variants, interp) -> tuple[Modifier, ...]:
+    out = [Modifier(m["nuisance"], m["kind"], m["sigma"]) for m in norms]
+    names = sorted({v.rsplit("/", 1)[0] for v in variants if v != "nominal"})
+    for name in names:
+        out.append(
+            Modifier(
+                name,
+                "shape",
+                down=variants[f"{name}/down"],
+                up=variants[f"{name}/up"],
+                interpolation=interp.get(name, "quadratic"),
+            )
+        )
+    return tuple(out)
