@@ -24,6 +24,7 @@ def test_paper_config_valid_with_defaults(paper_config):
         (("solar", "components"), [], "'solar.components'"),
         (("data", "retries"), "three", "must be of type"),
         (("grids", "e_ee_keV", "max"), 0.001, "min (0.01) must be below max"),
+        (("benchmarks", "scalar", "m_med_MeV"), 2.0e4, "'benchmarks.scalar.m_med_MeV': 20000.0 MeV lies outside"),
     ],
 )
 def test_bad_values_name_the_key(paper_config, path, value, message):
