@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nufog import io
-from nufog.coherent import NUISANCES, CsICore, model_from_config, sm_fit
+from nufog.coherent import NUISANCES, CsICore, model_from_config, sm_fit, sm_pulls_fit
 from nufog.inputs import checksums
 from nufog.plotting import save_and_close, style
 from nufog.scripting import run
@@ -54,7 +54,8 @@ def plot_projections(model, x, path_pdf, path_png):
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     start = time.perf_counter()
     model = model_from_config(params["coherent"], params["data_dir"])
-    result = sm_fit(CsICore.build(model))
+    core = CsICore.build(model)
+    result = sm_fit(core)
     log.info(
         "fitted CEvNS %.1f +%.1f -%.1f (SM %.1f), chi2/ndf = %.1f/%d in %.2f s",
         result["n_fit"],
@@ -67,6 +68,9 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     )
     if not result["fit_ok"]:
         log.warning("SM fit flagged: %s", result["fit_message"])
+    result.update(sm_pulls_fit(core))
+    if not result["fit_ok_sm_fit"]:
+        log.warning("SM fit with every pull flagged (fit_ok_sm_fit = False)")
     other = dict(params["coherent"], timing_efficiency=not params["coherent"]["timing_efficiency"])
     key = "n_sm_without_timing_efficiency" if params["coherent"]["timing_efficiency"] else "n_sm_with_timing_efficiency"
     result[key] = model_from_config(other, params["data_dir"]).sm_prediction()["total"]

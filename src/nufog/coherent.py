@@ -18,7 +18,7 @@ The analysis is split by concern:
 :mod:`nufog.sns` is the SNS source. This module re-exports the public names of all of them.
 """
 
-from nufog.coherent_fits import CsICore, NSIFit, nsi_fit, sm_fit
+from nufog.coherent_fits import CsICore, NSIFit, nsi_fit, sm_fit, sm_pulls_fit
 from nufog.coherent_inference import MediatorLimits, mediator_limit
 from nufog.coherent_model import (
     DEFAULT_PE_EDGES,
@@ -63,4 +63,5 @@ __all__ = [
     "read_events",
     "read_pdf_table",
     "sm_fit",
+    "sm_pulls_fit",
 ]

@@ -40,13 +40,17 @@ from nufog.coherent_templates import nsi_charge
 from nufog.likelihood import Dataset, FitResult, Model, Modifier, Sample, Signal
 from nufog.sns import FLAVOURS
 
-__all__ = ["CsICore", "NSIFit", "profile_points", "sm_fit", "nsi_fit"]
+__all__ = ["CsICore", "NSIFit", "FAR_DELTA_CHI2", "profile_points", "sm_fit", "sm_pulls_fit", "nsi_fit"]
 
 log = logging.getLogger(__name__)
 
 #: a point is refitted with re-centred time templates while |theta_t| exceeds this (in template steps):
 #: the missing efficiency x offset cross term of the additive shapes is first order in theta_t
 RECENTRE_TOL = 1e-3
+#: iterations before a point far outside every contour that presses against a bound is given up
+QUICK_ITER = 4
+#: Delta chi^2 above the SM point beyond which such a point is given up (flagged, not fitted further)
+FAR_DELTA_CHI2 = 25.0
 
 
 def _energy(model: CsIModel, spectra: np.ndarray, alpha: float) -> np.ndarray:
@@ -247,8 +251,7 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
     at the 1 sigma interval ends). Returns ``n_fit``, ``n_fit_err_low``, ``n_fit_err_high``,
     ``n_fit_err`` (mean of the two), ``n_sm``, ``signal_strength``, ``nuisances`` (CsIModel names),
     ``chi2`` (deviance at the best fit), ``ndf`` (bins - 6), ``chi2_ndf``, ``n_observed``,
-    ``n_background``, ``nuisances_sm_fit`` and ``chi2_sm_fit`` (the fit with every pull, s = 1),
-    ``fit_ok`` and ``fit_message``.
+    ``n_background``, ``fit_ok`` and ``fit_message`` (the fit with every pull: :func:`sm_pulls_fit`).
     """
     m = Model(core.strength)
     n = m.observed
@@ -285,10 +288,8 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
     x = core.nuisances(th[0], m.names)
     x[0] = g_hat - 1.0
     chi2 = float(_deviance(m, best)[0])
-    sm_model = Model(core.sm)
-    sm = profile_points(sm_model, np.zeros(1), np.zeros(1, int), what="COHERENT SM fit with pulls")
     n_bins = core.parts.observed.size
-    ok = bool(best.ok[0] and sm.ok[0] and ends_ok)
+    ok = bool(best.ok[0] and ends_ok)
     return {
         "n_fit": float(n_fit),
         "n_fit_err_low": float(n_fit - low),
@@ -302,12 +303,20 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
         "chi2_ndf": chi2 / (n_bins - 6),
         "n_observed": float(core.parts.observed.sum()),
         "n_background": float(n_bkg),
-        "nuisances_sm_fit": dict(zip(NUISANCES, map(float, core.nuisances(sm.theta[0], sm_model.names)))),
-        "chi2_sm_fit": float(sm.nll2[0]),
         "fit_ok": ok,
-        "fit_message": "converged"
-        if ok
-        else f"best fit ok: {bool(best.ok[0])}, interval ends ok: {ends_ok}, SM fit ok: {bool(sm.ok[0])}",
+        "fit_message": "converged" if ok else f"best fit ok: {bool(best.ok[0])}, interval ends ok: {ends_ok}",
+    }
+
+
+def sm_pulls_fit(core: CsICore) -> dict[str, float | dict | bool]:
+    """The SM fit with every pull (the strength fixed at 1, the yield nuisance constrained): ``nuisances_sm_fit``
+    (CsIModel names), ``chi2_sm_fit`` (-2 ln L with the pulls) and ``fit_ok_sm_fit``."""
+    m = Model(core.sm)
+    sm = profile_points(m, np.zeros(1), np.zeros(1, int), what="COHERENT SM fit with pulls")
+    return {
+        "nuisances_sm_fit": dict(zip(NUISANCES, map(float, core.nuisances(sm.theta[0], m.names)))),
+        "chi2_sm_fit": float(sm.nll2[0]),
+        "fit_ok_sm_fit": bool(sm.ok[0]),
     }
 
 
@@ -343,20 +352,39 @@ def nsi_fit(
     centres_us: np.ndarray | None = None,
     max_iter: int = 200,
     recentre: int = 5,
+    give_up_above: float | None = None,
 ) -> NSIFit:
     """Profiled fits (every pull) at the NSI points (eps_u, eps_d) (broadcast).
 
     A converged point whose time offset ended more than 1e-3 template steps from its template centre is
     refitted with the templates centred on the fitted offset (at most ``recentre`` times): the shape
-    interpolation is then used only near its centre."""
+    interpolation is then used only near its centre.
+
+    ``give_up_above``: a point that after :data:`QUICK_ITER` iterations presses a nuisance against the
+    core's bound (a pull beyond 5 sigma) with chi^2 above this value is not fitted further (no retries):
+    it is flagged ``ok = False`` and keeps that chi^2 (a point far outside every contour; its fit cannot
+    be physical). The NSI scan uses the SM point's chi^2 + :data:`FAR_DELTA_CHI2`."""
     eu, ed = np.broadcast_arrays(np.atleast_1d(np.asarray(eps_u, float)), np.atleast_1d(np.asarray(eps_d, float)))
     p = eu.size
     delta = core.parts.offset_delta_us
     t_c = core.centres(p, centres_us).copy()
     model = Model(core.nsi_dataset(eu, ed, t_c))
     k_t = model.names.index("coherent_t_offset")
-    r = profile_points(model, np.ones(p), np.arange(p), theta0=theta0, max_iter=max_iter, what="COHERENT NSI")
-    theta, chi, ok = r.theta.copy(), r.nll2.copy(), r.ok.copy()
+    rest = np.arange(p)
+    theta = (
+        np.zeros((p, model.n_nuisances))
+        if theta0 is None
+        else np.array(np.broadcast_to(theta0, (p, model.n_nuisances)))
+    )
+    chi, ok = np.full(p, np.inf), np.zeros(p, bool)
+    if give_up_above is not None:
+        quick = model.profile(np.ones(p), rest, theta0=theta, max_iter=QUICK_ITER)
+        on_bound = np.any((quick.theta <= model.lower + 1e-6) | (quick.theta >= model.upper - 1e-6), axis=1)
+        far = ~quick.ok & on_bound & (quick.nll2 > give_up_above)
+        theta, chi = quick.theta.copy(), quick.nll2.copy()
+        rest = np.flatnonzero(~far)
+    r = profile_points(model, np.ones(rest.size), rest, theta0=theta[rest], max_iter=max_iter, what="COHERENT NSI")
+    theta[rest], chi[rest], ok[rest] = r.theta, r.nll2, r.ok
     for _ in range(recentre):
         redo = np.flatnonzero(ok & (np.abs(theta[:, k_t]) > RECENTRE_TOL))
         if redo.size == 0:

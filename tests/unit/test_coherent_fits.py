@@ -23,6 +23,7 @@ from nufog.coherent import (
     nsi_valley,
     profile_intervals,
     sm_fit,
+    sm_pulls_fit,
 )
 
 from ..conftest import DATA_OR_MISSING
@@ -68,6 +69,8 @@ def test_sm_fit_on_the_core(model, core):
     # the fitted strength is the count ratio; the pulls-on SM fit matches the exact one
     assert res["signal_strength"] - 1.0 == pytest.approx(res["nuisances"]["alpha_nu"], abs=1e-12)
     exact = fit(model)
+    res = sm_pulls_fit(core)
+    assert res["fit_ok_sm_fit"]
     assert res["chi2_sm_fit"] == pytest.approx(exact.chi2, abs=0.01)  # measured -0.0022
     for k, name in enumerate(("alpha_nu", "alpha_ss", "alpha_brn", "alpha_nin")):
         assert res["nuisances_sm_fit"][name] == pytest.approx(exact.x[k], abs=2e-3), name
