@@ -1,4 +1,4 @@
-"""COHERENT CsI SM fit (rule ``coherent_sm_fit``): results/coherent/sm_fit.json and the PE and
+"""COHERENT CsI SM fit (rule ``coherent_sm_fit``): results/{run}/coherent/sm_fit.json and the PE and
 time projections of data and fitted model."""
 
 import json

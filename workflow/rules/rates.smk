@@ -6,11 +6,11 @@ rule tabulate_rates:
     input:
         unpack(rate_inputs),
     output:
-        **{p: f"results/rates/xenon_{p}.parquet" for p in PROCESSES},
+        **{p: res(f"rates/xenon_{p}.parquet") for p in PROCESSES},
     log:
-        "logs/rates/xenon_rates.log",
+        logs("rates/xenon_rates.log"),
     benchmark:
-        "results/benchmarks/rates/xenon_rates.tsv"
+        res("benchmarks/rates/xenon_rates.tsv")
     params:
         solar=config["solar"],
         xenon=config["xenon"],
