@@ -282,7 +282,7 @@ def closure_tables():
     names = set()
     for r in workflow.rules:
         for f in r.output:
-            m = re.fullmatch(re.escape(RESULTS) + r"/closure/([^/{}]+)\.csv", str(f))
+            m = re.fullmatch(re.escape(res("closure/")) + r"([^/{}]+)\.csv", str(f))
             if m:
                 names.add(m.group(1))
     return sorted(names)
