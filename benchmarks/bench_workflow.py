@@ -27,12 +27,12 @@ def build(workdir: Path, cores: int) -> float:
 
 def peak_rss_mb(workdir: Path) -> tuple[float, str]:
     peak, which = 0.0, ""
-    for tsv in (workdir / "results" / "benchmarks").rglob("*.tsv"):
+    for tsv in (workdir / "results" / "paper" / "benchmarks").rglob("*.tsv"):
         with open(tsv) as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 rss = float(row["max_rss"]) if row["max_rss"] not in ("", "NA", "-") else 0.0
                 if rss > peak:
-                    peak, which = rss, str(tsv.relative_to(workdir / "results" / "benchmarks"))
+                    peak, which = rss, str(tsv.relative_to(workdir / "results" / "paper" / "benchmarks"))
     return peak, which
 
 

@@ -1,4 +1,4 @@
-"""COHERENT CsI SM fit on the shared likelihood core (rule ``coherent_sm_fit``): results/coherent/sm_fit.json
+"""COHERENT CsI SM fit on the shared likelihood core (rule ``coherent_sm_fit``): results/{run}/coherent/sm_fit.json
 and the PE and time projections of data and fitted model (:func:`nufog.coherent_fits.sm_fit`)."""
 
 import json

@@ -1,6 +1,6 @@
 """Fold the COHERENT CsI data set (rule ``fold_coherent``): the PE x time templates of the CsIModel as
 core samples and signals (:mod:`nufog.coherent_dataset`) in the fold format of :mod:`nufog.fold`
-(``results/fold/{experiment}.parquet``), for the models that list the data set."""
+(``results/{run}/fold/{experiment}.parquet``), for the models that list the data set."""
 
 import logging
 import time

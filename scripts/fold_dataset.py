@@ -1,6 +1,6 @@
 """Fold one data set (rule ``fold``): expected events per analysis bin of every background, the SM CEvNS
 per flux group and the new-physics coefficients of every model that uses the data set, per mediator mass
-(``results/fold/{experiment}.parquet``, columns and metadata in :mod:`nufog.fold`)."""
+(``results/{run}/fold/{experiment}.parquet``, columns and metadata in :mod:`nufog.fold`)."""
 
 import logging
 import time

@@ -1,5 +1,5 @@
 """Paper Fig. 2 (rule ``plot_fig2``): differential CEvNS rate in xenon for the SM and the scalar
-and vector benchmarks (``results/rates/xenon_cevns_benchmarks.parquet``), with the experiments'
+and vector benchmarks (``results/{run}/rates/xenon_cevns_benchmarks.parquet``), with the experiments'
 efficiencies (from their fold files)."""
 
 import logging

@@ -1,5 +1,5 @@
 """Coupling-product limits of every model on one data set or combination (rules ``limits_*``):
-``results/limits/{model}_{name}.parquet`` with the observed limit, ``fit_ok`` and the expected median
+``results/{run}/limits/{model}_{name}.parquet`` with the observed limit, ``fit_ok`` and the expected median
 and +-1, +-2 sigma bands (:func:`nufog.inference.coupling_limits`). Reads fold files only."""
 
 import logging

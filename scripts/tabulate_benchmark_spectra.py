@@ -1,5 +1,5 @@
 """CEvNS spectra in xenon for the SM and Table 1's benchmark points (rule ``benchmark_spectra``):
-``results/rates/xenon_cevns_benchmarks.parquet``, dR/dE_nr in events / (t yr keV) on the folding grid
+``results/{run}/rates/xenon_cevns_benchmarks.parquet``, dR/dE_nr in events / (t yr keV) on the folding grid
 ``limits.e_nr_keV``, one column per benchmark (SM plus new physics), for Fig. 2."""
 
 import logging

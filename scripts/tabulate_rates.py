@@ -1,4 +1,4 @@
-"""Tabulate the SM rates in xenon (rule ``tabulate_rates``): results/rates/xenon_{process}.parquet for
+"""Tabulate the SM rates in xenon (rule ``tabulate_rates``): results/{run}/rates/xenon_{process}.parquet for
 CEvNS, Migdal and nu-e scattering. Each table's provenance lists the inputs that process read."""
 
 import logging

@@ -1,5 +1,5 @@
-"""HEPData record of every limit curve (rule ``hepdata``): results/hepdata/<limit file stem>.yaml
-and results/hepdata/submission.yaml, from results/limits/*.parquet and their metadata."""
+"""HEPData record of every limit curve (rule ``hepdata``): results/{run}/hepdata/<limit file stem>.yaml
+and results/{run}/hepdata/submission.yaml, from results/{run}/limits/*.parquet and their metadata."""
 
 import logging
 from pathlib import Path

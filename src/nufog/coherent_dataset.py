@@ -2,8 +2,9 @@
 
 :func:`csi_parts` turns a :class:`~nufog.coherent_model.CsIModel` and the mediator models into the
 objects of :mod:`nufog.likelihood`; :func:`csi_dataset` assembles the :class:`~nufog.likelihood.Dataset`
-of one model and :func:`csi_fold` writes the fold table of :mod:`nufog.fold` (``results/fold/coherent_csi.parquet``),
-so that the core's limit methods, expected bands and combinations apply to COHERENT.
+of one model and :func:`csi_fold` writes the fold table of :mod:`nufog.fold`
+(``results/{run}/fold/coherent_csi.parquet``), so that the core's limit methods, expected bands and
+combinations apply to COHERENT.
 
 Analysis bins: the PE x time bins of the model, flattened row-major (bin = i_PE n_t + j_t). Components:
 

@@ -57,6 +57,12 @@ def _with_defaults(validator_class):
 _FILLING_VALIDATOR = _with_defaults(jsonschema.Draft202012Validator)
 
 
+#: What a pattern-checked key allows, in words (appended to the regular expression in messages)
+_PATTERN_HINTS = {
+    "run": "a folder name under results/: letters, digits, '_', '.', '-', starting with a letter or digit",
+}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
     v, value = error.validator, error.validator_value
@@ -71,6 +77,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         "maxItems": f"takes at most {value} item(s)",
         "uniqueItems": "items must be unique",
         "required": f"required keys: {value}",
+        "pattern": f"must match {value}",
     }
     if v == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -83,6 +90,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if v == "required":
         return f"config section '{key}' lacks {error.message.split(' is a required')[0]}"
     hint = allowed.get(v, error.message)
+    if v == "pattern" and key in _PATTERN_HINTS:
+        hint += f" ({_PATTERN_HINTS[key]})"
     return f"config key '{key}': {error.instance!r} is not allowed: {hint}"
 
 

@@ -2,7 +2,7 @@
 
 The fold step turns a :class:`~nufog.datasets.BinnedData` and the physics (SM rates and the mediator terms
 on the response's energy nodes, per flux group) into one long table, written to
-``results/fold/{dataset}.parquet``:
+``results/{run}/fold/{dataset}.parquet``:
 
 =============  ===========================================================================================
 column         meaning

@@ -109,7 +109,7 @@ def headline_html(
     """The front-page fragment: N_lim per data set, the fitted COHERENT count, the limits per model.
 
     ``signal_limits`` and ``limits_summary`` are the CSV tables of the rules ``experiment_tables``
-    and ``limits_summary``; ``coherent_fit`` is ``results/coherent/sm_fit.json`` (or None).
+    and ``limits_summary``; ``coherent_fit`` is ``results/{run}/coherent/sm_fit.json`` (or None).
     """
     model_labels = dict(model_labels or {})
     experiment_labels = {**dict(zip(signal_limits["experiment"], signal_limits["label"])), **(experiment_labels or {})}

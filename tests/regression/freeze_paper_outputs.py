@@ -3,9 +3,9 @@
     snakemake --directory BUILD --configfile config.yaml --cores 2
     python tests/regression/freeze_paper_outputs.py BUILD
 
-Writes ``tests/regression/paper_v0/``: every limit curve (``limits.csv``), ``signal_limits.csv``,
-``table1.csv`` and the COHERENT SM fit with the NSI
-scan's minimum (``coherent_sm_fit.json``). The fixture in the repository was
+Reads ``BUILD/results/paper/`` (the paper config's ``run``) and writes ``tests/regression/paper_v0/``:
+every limit curve (``limits.csv``), ``signal_limits.csv``, ``table1.csv`` and the COHERENT SM fit
+with the NSI scan's minimum (``coherent_sm_fit.json``). The fixture in the repository was
 made from commit 69874d9 (before the likelihood core of issue 8).
 """
 
@@ -24,7 +24,7 @@ OUT = Path(__file__).resolve().parent / "paper_v0"
 def main(build: Path) -> None:
     OUT.mkdir(exist_ok=True)
     rows = []
-    for path in sorted((build / "results" / "limits").glob("*.parquet")):
+    for path in sorted((build / "results" / "paper" / "limits").glob("*.parquet")):
         df, meta = read_table(path)
         rows.append(
             pd.DataFrame(
@@ -38,10 +38,10 @@ def main(build: Path) -> None:
         )
     pd.concat(rows).to_csv(OUT / "limits.csv", index=False, float_format="%.8g")
     for name in ("signal_limits.csv", "table1.csv"):
-        shutil.copyfile(build / "results" / "tables" / name, OUT / name)
-    fit = json.loads((build / "results" / "coherent" / "sm_fit.json").read_text())
+        shutil.copyfile(build / "results" / "paper" / "tables" / name, OUT / name)
+    fit = json.loads((build / "results" / "paper" / "coherent" / "sm_fit.json").read_text())
     keep = {k: v for k, v in fit.items() if k not in ("provenance", "units")}
-    nsi = read_table(build / "results" / "coherent" / "nsi_scan.parquet")[1]
+    nsi = read_table(build / "results" / "paper" / "coherent" / "nsi_scan.parquet")[1]
     keep["nsi"] = {k: nsi[k] for k in ("best_fit", "chi2_min", "delta_chi2_sm")}
     (OUT / "coherent_sm_fit.json").write_text(json.dumps(keep, indent=2, sort_keys=True) + "\n")
 

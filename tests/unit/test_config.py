@@ -12,6 +12,27 @@ from ..conftest import with_value
 def test_paper_config_valid_with_defaults(paper_config):
     assert paper_config["solar"]["oscillation"]["sin2_theta12"] == 0.307
     assert paper_config["data"]["retries"] == 3
+    assert paper_config["run"] == "paper"
+
+
+def test_run_defaults_to_paper(paper_config):
+    c = copy.deepcopy(paper_config)
+    del c["run"]
+    assert validate_config(c)["run"] == "paper"
+
+
+@pytest.mark.parametrize("name", ["paper", "ci", "bigscan", "xlzd_low", "2026-v1.2"])
+def test_run_names_that_are_folder_names_pass(paper_config, name):
+    assert validate_config(with_value(paper_config, ("run",), name))["run"] == name
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "../paper", "/abs", ".hidden", "", "has space", "a\\b", "{run}"])
+def test_run_name_outside_results_is_refused(paper_config, name):
+    """The run name is a folder under results/: no path separator, no `..`, no wildcard braces."""
+    with pytest.raises(ConfigError) as err:
+        validate_config(with_value(paper_config, ("run",), name))
+    (line,) = [m for m in str(err.value).splitlines() if "'run'" in m]
+    assert line.strip().startswith("config key 'run':") and "a folder name under results/" in line
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def load_script(name):
 
 
 def limit_file(path, experiment, expected=False, fit_ok=None, model="universal_scalar"):
-    """A synthetic limit curve written like results/limits/*.parquet (with its metadata)."""
+    """A synthetic limit curve written like results/{run}/limits/*.parquet (with its metadata)."""
     m = np.geomspace(0.01, 1e4, 40)
     g = 3e-11 * (1 + (m / 20.0) ** 2)
     df = pd.DataFrame({"m_med_MeV": m, "coupling_limit": g})

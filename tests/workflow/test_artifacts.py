@@ -17,9 +17,9 @@ def rate_at(df, column, energy):
 
 
 def test_rate_tables(built):
-    cevns, meta = io.read_table(built / "results/rates/xenon_cevns.parquet")
-    electron, _ = io.read_table(built / "results/rates/xenon_electron.parquet")
-    migdal, _ = io.read_table(built / "results/rates/xenon_migdal.parquet")
+    cevns, meta = io.read_table(built / "results/ci/rates/xenon_cevns.parquet")
+    electron, _ = io.read_table(built / "results/ci/rates/xenon_electron.parquet")
+    migdal, _ = io.read_table(built / "results/ci/rates/xenon_migdal.parquet")
     for df in (cevns, electron, migdal):
         assert df.iloc[:, 0].is_monotonic_increasing and not df.isna().any().any()
         assert (df.filter(like="rate_") >= 0).all().all()
@@ -34,7 +34,7 @@ def test_rate_tables(built):
 
 
 def test_tables(built):
-    limits = pd.read_csv(built / "results/tables/signal_limits.csv")
+    limits = pd.read_csv(built / "results/ci/tables/signal_limits.csv")
     assert set(limits.columns) >= {"experiment", "observed", "background", "sm_cevns_events", "n_lim"}
     one_bin = limits["n_bins"] == 1  # N_lim is a one-bin (counting) quantity; binned data sets have NaN
     assert (limits.loc[one_bin, "n_lim"] > 0).all() and limits.loc[~one_bin, "n_lim"].isna().all()
@@ -43,17 +43,17 @@ def test_tables(built):
     s2 = limits.set_index("experiment").loc["pandax4t_s2only"]
     assert s2["sm_cevns_events"] == pytest.approx(43.0) and 0 < s2["sm_electron_events"] < 2
     assert 0 < s2["sm_migdal_events"] < 1
-    summary = pd.read_csv(built / "results/tables/limits_summary.csv")
+    summary = pd.read_csv(built / "results/ci/tables/limits_summary.csv")
     assert {"limit_at_1MeV", "limit_at_10MeV", "limit_at_100MeV", "flat_below_MeV"} <= set(summary.columns)
     assert not summary.isna().any().any()
     # m^2 scaling above the plateau: 100 MeV limit well above the 1 MeV one
     assert (summary["limit_at_100MeV"] > summary["limit_at_1MeV"]).all()
     # one row per limit curve in results/limits (data sets, combinations, COHERENT)
-    assert len(summary) == len(list((built / "results/limits").glob("*.parquet")))
+    assert len(summary) == len(list((built / "results/ci/limits").glob("*.parquet")))
 
 
 def test_limit_curves_physical_range(built):
-    for path in sorted((built / "results/limits").glob("*.parquet")):
+    for path in sorted((built / "results/ci/limits").glob("*.parquet")):
         df, meta = io.read_table(path)
         prov = meta["provenance"]
         assert len(prov["config_hash"]) == 64 and prov["inputs_sha256"] and prov["nufog_version"]
@@ -65,5 +65,5 @@ def test_limit_curves_physical_range(built):
 
 
 def test_coherent_fit_json(built):
-    fit = json.loads((built / "results/coherent/sm_fit.json").read_text())
+    fit = json.loads((built / "results/ci/coherent/sm_fit.json").read_text())
     assert fit["provenance"]["inputs_sha256"] and 280 < fit["n_sm"] < 380

@@ -83,7 +83,7 @@ def test_following_the_corrupt_cache_advice_rebuilds(tmp_path):
     missing, so the message tells the user to delete the file and rerun with --forcerun RULE."""
     if not DATA_OR_MISSING.is_dir():
         pytest.skip("input mirror not found; set NUFOG_DATA_MIRROR")
-    target = "results/figures/fig1_sm_rates.pdf"
+    target = "results/ci/figures/fig1_sm_rates.pdf"
     snakemake(tmp_path, target)
     cached = tmp_path / "resources/downloads/solar/pp_shape.csv"
     good = cached.read_bytes()
@@ -94,7 +94,7 @@ def test_following_the_corrupt_cache_advice_rebuilds(tmp_path):
     assert failed.returncode != 0
     advice = f"rm {cached.relative_to(tmp_path)} && snakemake <your options and targets> --forcerun tabulate_rates"
     assert advice in out
-    assert not (tmp_path / "results/rates/xenon_cevns.parquet").exists()
+    assert not (tmp_path / "results/ci/rates/xenon_cevns.parquet").exists()
 
     cached.unlink()  # the advice, step 1
     plain = snakemake(tmp_path, target, "-n")
@@ -102,5 +102,5 @@ def test_following_the_corrupt_cache_advice_rebuilds(tmp_path):
     snakemake(tmp_path, target, "--forcerun", "tabulate_rates")  # the advice, step 2
     assert cached.read_bytes() == good
     for process in ("cevns", "migdal", "electron"):
-        assert (tmp_path / f"results/rates/xenon_{process}.parquet").is_file()
+        assert (tmp_path / f"results/ci/rates/xenon_{process}.parquet").is_file()
     shutil.rmtree(tmp_path / "results", ignore_errors=True)

@@ -91,21 +91,21 @@ def rendered_area(png: Path) -> float:
 def report(built):
     if CHROMIUM is None:
         pytest.skip("chromium not installed (apt-get install chromium): the report is not checked in a browser")
-    snakemake(built, "--report", "results/report.html")
-    return built / "results/report.html"
+    snakemake(built, "--report", "results/ci/report.html")
+    return built / "results/ci/report.html"
 
 
 def test_report_registers_pngs_and_html_tables(report):
     results = report_results(report.read_text())
-    figures = {p: r for p, r in results.items() if p.startswith("results/figures/")}
-    tables = {p: r for p, r in results.items() if p.startswith("results/report/")}
-    assert {"results/figures/fig1_sm_rates.png", "results/figures/fig3_limits.png"} <= set(figures)
+    figures = {p: r for p, r in results.items() if p.startswith("results/ci/figures/")}
+    tables = {p: r for p, r in results.items() if p.startswith("results/ci/report/")}
+    assert {"results/ci/figures/fig1_sm_rates.png", "results/ci/figures/fig3_limits.png"} <= set(figures)
     assert all(r["mime_type"] in ("image/png", "image/svg+xml") for r in figures.values())
-    assert {f"results/report/tables/{t}.html" for t in ("signal_limits", "table1", "limits_summary")} <= set(tables)
+    assert {f"results/ci/report/tables/{t}.html" for t in ("signal_limits", "table1", "limits_summary")} <= set(tables)
     for path, r in tables.items():
         assert r["mime_type"] == "text/html" and b"<table" in decoded(r["data_uri"]), path
     closure = sorted((report.parent / "closure").glob("*.csv"))
-    assert {f"results/report/closure/{p.stem}.html" for p in closure} <= set(tables)
+    assert {f"results/ci/report/closure/{p.stem}.html" for p in closure} <= set(tables)
 
 
 def test_front_page_shows_headline_tables(report, tmp_path):

@@ -23,10 +23,10 @@ COMPARED = {".parquet", ".pdf", ".png", ".csv", ".md", ".json"}
 def test_second_build_in_another_directory_is_byte_identical(built, tmp_path):
     model, cfg = next(iter(yaml.safe_load(CONFIG.read_text())["models"].items()))
     targets = (
-        "results/figures/fig1_sm_rates.pdf",  # tabulate_rates x 3, plot_fig1 (pdf, png)
-        f"results/limits/{model}_{cfg['experiments'][0]}.parquet",  # scan_limits_chunk x 2, gather_limits
-        "results/tables/table1.md",  # experiment_tables (csv, md)
-        "results/coherent/sm_fit.json",  # coherent_sm_fit
+        "results/ci/figures/fig1_sm_rates.pdf",  # tabulate_rates x 3, plot_fig1 (pdf, png)
+        f"results/ci/limits/{model}_{cfg['experiments'][0]}.parquet",  # scan_limits_chunk x 2, gather_limits
+        "results/ci/tables/table1.md",  # experiment_tables (csv, md)
+        "results/ci/coherent/sm_fit.json",  # coherent_sm_fit
     )
     # the inputs are copied with their times, so only the targets' own jobs run (no downloads)
     shutil.copytree(built / "resources", tmp_path / "resources")

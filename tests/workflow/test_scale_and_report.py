@@ -31,8 +31,8 @@ def test_bigscan_with_slurm_profile_dry_run(tmp_path):
 
 
 def test_report(built):
-    snakemake(built, "--report", "results/report.html")
-    html = (built / "results/report.html").read_text(errors="replace")
+    snakemake(built, "--report", "results/ci/report.html")
+    html = (built / "results/ci/report.html").read_text(errors="replace")
     assert len(html) > 100_000
     for caption in ("Standard-Model solar-neutrino rates", "Paper Fig. 3", "COHERENT CsI 2021"):
         assert caption in html

@@ -37,7 +37,7 @@ def test_dry_run_of_paper_config(tmp_path):
 
 def test_small_run_produces_tables_with_units_and_provenance(built):
     for process in PROCESSES:
-        df, meta = io.read_table(built / f"results/rates/xenon_{process}.parquet")
+        df, meta = io.read_table(built / f"results/ci/rates/xenon_{process}.parquet")
         energy = "e_nr_keV" if process == "cevns" else "e_ee_keV"
         assert df.columns[0] == energy and "rate_total" in df.columns and "rate_8B" in df.columns
         assert len(df) == 80 and (df[energy].diff().dropna() > 0).all()
@@ -49,7 +49,7 @@ def test_small_run_produces_tables_with_units_and_provenance(built):
         assert "fluxes_b16" in prov["inputs_sha256"]
         assert df.notna().all().all() and (df.drop(columns=energy) >= 0).all().all()
     for fig in ("fig1_sm_rates", "fig2_spectra", "fig3_limits"):
-        assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
+        assert (built / f"results/ci/figures/{fig}.pdf").stat().st_size > 5000
 
 
 def test_small_run_fold_and_limits(built):
@@ -59,7 +59,7 @@ def test_small_run_fold_and_limits(built):
 
     cfg = yaml.safe_load(CONFIG.read_text())
     for experiment in cfg["experiments"]:
-        fold, fmeta = io.read_table(built / f"results/fold/{experiment}.parquet")
+        fold, fmeta = io.read_table(built / f"results/ci/fold/{experiment}.parquet")
         assert set(fold["kind"]) >= {"sm", "lin", "quad"} and fmeta["dataset"] == experiment
         assert fmeta["units"]["events"].startswith("events") and len(fmeta["provenance"]["config_hash"]) == 64
     names = {e: [e] for e in cfg["experiments"]} | {c: v["datasets"] for c, v in cfg["combinations"].items()}
@@ -67,7 +67,7 @@ def test_small_run_fold_and_limits(built):
         for name, members in names.items():
             if not set(members) <= set(mcfg["experiments"]):
                 continue
-            curve, meta = io.read_table(built / f"results/limits/{model}_{name}.parquet")
+            curve, meta = io.read_table(built / f"results/ci/limits/{model}_{name}.parquet")
             assert list(curve.columns[:3]) == ["m_med_MeV", "coupling_limit", "fit_ok"] and len(curve) == 12
             assert curve["fit_ok"].all() and curve["m_med_MeV"].is_monotonic_increasing
             bands = curve[["expected_minus2", "expected_minus1", "expected_median", "expected_plus1", "expected_plus2"]]
@@ -75,32 +75,32 @@ def test_small_run_fold_and_limits(built):
             assert meta["units"]["m_med_MeV"] == "MeV" and meta["cl"] == 0.9 and meta["method"] == "wilks"
             assert meta["model"] == model and meta["experiment"] == name
     # a projection's observed limit is its expected median (Asimov data)
-    xlzd, _ = io.read_table(built / "results/limits/universal_scalar_xlzd.parquet")
+    xlzd, _ = io.read_table(built / "results/ci/limits/universal_scalar_xlzd.parquet")
     assert np.allclose(xlzd["coupling_limit"], xlzd["expected_median"], rtol=2e-3)
-    table = pd.read_csv(built / "results/tables/signal_limits.csv").set_index("experiment")
+    table = pd.read_csv(built / "results/ci/tables/signal_limits.csv").set_index("experiment")
     assert table.loc["pandax4t_s2only", "n_lim"] == pytest.approx(40.58, abs=0.01)
     assert table.loc["pandax4t_s1s2", "n_lim_cls"] == pytest.approx(2.964, abs=0.002)
     assert table.loc["pandax4t_s1s2", "n_lim_feldman_cousins"] == pytest.approx(2.415, abs=0.002)
     assert table.loc["pandax4t_s2only", "cevns_significance_obs"] > 3
-    assert "PandaX-4T S2-only" in (built / "results/tables/table1.md").read_text()
+    assert "PandaX-4T S2-only" in (built / "results/ci/tables/table1.md").read_text()
 
 
 def test_small_run_coherent_branch(built):
     import json
 
-    fit = json.loads((built / "results/coherent/sm_fit.json").read_text())
+    fit = json.loads((built / "results/ci/coherent/sm_fit.json").read_text())
     assert fit["n_observed"] == 1578  # beam-on coincident events in the ROI (release audit)
     assert 250 < fit["n_fit"] < 380 and 15 < fit["n_fit_err"] < 45 and 0.7 < fit["chi2_ndf"] < 1.4
     assert set(fit["nuisances"]) == {"alpha_nu", "alpha_ss", "alpha_brn", "alpha_nin", "alpha_eff", "t_offset_us"}
-    scan, meta = io.read_table(built / "results/coherent/nsi_scan.parquet")
+    scan, meta = io.read_table(built / "results/ci/coherent/nsi_scan.parquet")
     # Delta chi^2 is measured from the refined minimum, so it is >= 0 and small at the best grid point
     assert len(scan) == 30 and 0.0 <= scan["delta_chi2"].min() < 0.5
     assert meta["delta_chi2_sm"] < 4.61  # the SM point is allowed at 90 % CL (2 dof)
     for model in ("universal_scalar", "universal_vector"):
-        curve, cmeta = io.read_table(built / f"results/limits/{model}_coherent_csi.parquet")
+        curve, cmeta = io.read_table(built / f"results/ci/limits/{model}_coherent_csi.parquet")
         assert len(curve) == 12 and (curve["coupling_limit"] > 0).all() and cmeta["experiment"] == "coherent_csi"
     for fig in ("fig4_coherent_nsi", "coherent_projections"):
-        assert (built / f"results/figures/{fig}.pdf").stat().st_size > 5000
+        assert (built / f"results/ci/figures/{fig}.pdf").stat().st_size > 5000
 
 
 def rerun_jobs(workdir, *configfiles):
@@ -150,7 +150,7 @@ def test_second_run_is_a_no_op(built):
 
 
 def test_deleting_an_intermediate_rebuilds_only_its_dependants(built_copy):
-    (built_copy / "results/rates/xenon_migdal.parquet").unlink()
+    (built_copy / "results/ci/rates/xenon_migdal.parquet").unlink()
     proc = snakemake(built_copy, "-n")
     out = proc.stdout + proc.stderr
     assert "tabulate_rates" in out and "plot_fig1" in out and "download_input" not in out

@@ -7,16 +7,16 @@ from .conftest import snakemake
 pytestmark = pytest.mark.workflow
 
 EXPECTED = [
-    "results/fold/xenonnt_s2only_2026.parquet",
-    "results/fold/xenonnt_2026.parquet",
-    "results/limits/universal_scalar_xenonnt_s2only_2026.parquet",
-    "results/limits/higgs_scalar_xenonnt_2026.parquet",
-    "results/limits/universal_vector_xenon_2026.parquet",
-    "results/closure/xenonnt_s2only_cevns.csv",
-    "results/closure/xenonnt_s2only_wimp_si.csv",
-    "results/closure/xenonnt_2026_b8.csv",
-    "results/closure/xenonnt_closure.json",
-    "results/figures/fig5_limits_2026.pdf",
+    "results/ci/fold/xenonnt_s2only_2026.parquet",
+    "results/ci/fold/xenonnt_2026.parquet",
+    "results/ci/limits/universal_scalar_xenonnt_s2only_2026.parquet",
+    "results/ci/limits/higgs_scalar_xenonnt_2026.parquet",
+    "results/ci/limits/universal_vector_xenon_2026.parquet",
+    "results/ci/closure/xenonnt_s2only_cevns.csv",
+    "results/ci/closure/xenonnt_s2only_wimp_si.csv",
+    "results/ci/closure/xenonnt_2026_b8.csv",
+    "results/ci/closure/xenonnt_closure.json",
+    "results/ci/figures/fig5_limits_2026.pdf",
 ]
 
 

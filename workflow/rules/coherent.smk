@@ -6,15 +6,15 @@ rule coherent_sm_fit:
     input:
         unpack(coherent_inputs),
     output:
-        fit="results/coherent/sm_fit.json",
-        pdf="results/figures/coherent_projections.pdf",
+        fit=res("coherent/sm_fit.json"),
+        pdf=res("figures/coherent_projections.pdf"),
         png=report(
-            "results/figures/coherent_projections.png", caption="../report/coherent_projections.rst", category="COHERENT"
+            res("figures/coherent_projections.png"), caption="../report/coherent_projections.rst", category="COHERENT"
         ),
     log:
-        "logs/coherent/sm_fit.log",
+        logs("coherent/sm_fit.log"),
     benchmark:
-        "results/benchmarks/coherent/sm_fit.tsv"
+        res("benchmarks/coherent/sm_fit.tsv")
     params:
         coherent=config["coherent"],
         data_dir=COHERENT_DIR,
@@ -31,11 +31,11 @@ rule coherent_nsi:
     input:
         unpack(coherent_inputs),
     output:
-        "results/coherent/nsi_scan.parquet",
+        res("coherent/nsi_scan.parquet"),
     log:
-        "logs/coherent/nsi_scan.log",
+        logs("coherent/nsi_scan.log"),
     benchmark:
-        "results/benchmarks/coherent/nsi_scan.tsv"
+        res("benchmarks/coherent/nsi_scan.tsv")
     params:
         coherent=config["coherent"],
         data_dir=COHERENT_DIR,
@@ -55,12 +55,12 @@ rule coherent_nsi_intervals:
     input:
         unpack(coherent_inputs),
     output:
-        intervals="results/coherent/nsi_intervals.csv",
-        profiles="results/coherent/nsi_profiles.parquet",
+        intervals=res("coherent/nsi_intervals.csv"),
+        profiles=res("coherent/nsi_profiles.parquet"),
     log:
-        "logs/coherent/nsi_intervals.log",
+        logs("coherent/nsi_intervals.log"),
     benchmark:
-        "results/benchmarks/coherent/nsi_intervals.tsv"
+        res("benchmarks/coherent/nsi_intervals.tsv")
     params:
         coherent=config["coherent"],
         cl=config["limits"]["cl"],
@@ -82,9 +82,9 @@ rule coherent_limits:
     output:
         COHERENT_EXACT_LIMITS,
     log:
-        "logs/coherent/limits_{model}.log",
+        logs("coherent/limits_{model}.log"),
     benchmark:
-        "results/benchmarks/coherent/limits_{model}.tsv"
+        res("benchmarks/coherent/limits_{model}.tsv")
     params:
         coherent=config["coherent"],
         data_dir=COHERENT_DIR,
@@ -105,12 +105,12 @@ rule coherent_limits:
 rule plot_fig4:
     """Paper Fig. 4: COHERENT CsI NSI allowed region."""
     input:
-        "results/coherent/nsi_scan.parquet",
+        res("coherent/nsi_scan.parquet"),
     output:
-        pdf="results/figures/fig4_coherent_nsi.pdf",
-        png=report("results/figures/fig4_coherent_nsi.png", caption="../report/fig4.rst", category="COHERENT"),
+        pdf=res("figures/fig4_coherent_nsi.pdf"),
+        png=report(res("figures/fig4_coherent_nsi.png"), caption="../report/fig4.rst", category="COHERENT"),
     log:
-        "logs/figures/fig4.log",
+        logs("figures/fig4.log"),
     params:
         cl=config["limits"]["cl"],
         version=VERSION,
@@ -129,13 +129,13 @@ rule fold_coherent:
     input:
         unpack(coherent_inputs),
     output:
-        "results/fold/{experiment}.parquet",
+        res("fold/{experiment}.parquet"),
     wildcard_constraints:
         experiment="|".join(map(re.escape, COHERENT_FOLDS)) or "(?!)",
     log:
-        "logs/fold/{experiment}.log",
+        logs("fold/{experiment}.log"),
     benchmark:
-        "results/benchmarks/fold/{experiment}.tsv"
+        res("benchmarks/fold/{experiment}.tsv")
     params:
         coherent=config["coherent"],
         data_dir=COHERENT_DIR,

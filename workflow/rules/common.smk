@@ -4,9 +4,10 @@ import re
 from pathlib import Path
 
 import nufog
-from nufog.config import ConfigError, check_config_files, validate_config
+from nufog.config import ConfigError, check_config_files, read_config_file, validate_config
 from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 def config_files_in_merge_order():
     """The config files Snakemake merged, earliest first: the Snakefile's `configfile:` (when it
@@ -24,6 +25,43 @@ try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+
+#: This run's folders (config key `run`, default `paper`): every output goes under results/{run}/,
+#: every log under logs/{run}/, so that configs with different run names never overwrite each other.
+#: The download cache (data.cache_dir) is shared between runs.
+RUN = config["run"]
+RESULTS = f"results/{RUN}"
+LOGS = f"logs/{RUN}"
+
+
+def res(path):
+    """``path`` in this run's results folder: ``res("fold/{experiment}.parquet")`` is
+    ``results/<run>/fold/{experiment}.parquet``. Snakemake wildcards in ``path`` are kept as they are
+    (pass a plain string, or an f-string with doubled braces)."""
+    return f"{RESULTS}/{path}"
+
+
+def logs(path):
+    """``path`` in this run's log folder, ``logs/<run>/<path>`` (wildcards kept, as in :func:`res`)."""
+    return f"{LOGS}/{path}"
+
+
+def _run_named_outside_paper_config():
+    """Config files other than the repository's config.yaml that were merged, and whether one of them
+    (or --config) names the run."""
+    paper = (Path(workflow.basedir) / "config.yaml").resolve()
+    others = [f for f in config_files_in_merge_order() if Path(f).resolve() != paper]
+    named = "run" in (workflow.config_settings.config or {}) or any("run" in read_config_file(f) for f in others)
+    return others, named
+
+
+_OTHER_CONFIGS, _RUN_NAMED = _run_named_outside_paper_config()
+if RUN == "paper" and _OTHER_CONFIGS and not _RUN_NAMED:
+    # a layered config without `run:` inherits `paper`: its results replace the paper's; say so up front
+    logger.warning(
+        f"nufog: {', '.join(_OTHER_CONFIGS)} sets no `run`, so its results go to {RESULTS}/ and replace "
+        "the paper run's; give it its own `run: <name>` to keep them apart"
+    )
 
 #: A relative manifest path is relative to the workflow (not the working directory).
 MANIFEST_PATH = Path(workflow.basedir) / config["data"]["manifest"]
@@ -142,7 +180,7 @@ LIMIT_JOBS = _limit_jobs()
 def all_limit_files():
     """Every limit curve: data sets, combinations and COHERENT (the exact CsIModel curve unless COHERENT is a
     data set of the core)."""
-    xenon = [f"results/limits/{m}_{name}.parquet" for name, (_, models, _) in LIMIT_JOBS.items() for m in models]
+    xenon = [res(f"limits/{m}_{name}.parquet") for name, (_, models, _) in LIMIT_JOBS.items() for m in models]
     return xenon + ([] if COHERENT_FOLDS else coherent_limit_outputs())
 
 
@@ -153,7 +191,7 @@ def is_release(name):
 def paper_limit_files():
     """Limit curves of Fig. 3 (the paper reproduction): data sets and combinations without a release."""
     xenon = [
-        f"results/limits/{m}_{name}.parquet"
+        res(f"limits/{m}_{name}.parquet")
         for name, (datasets, models, _) in LIMIT_JOBS.items()
         if not any(is_release(d) for d in datasets)
         for m in models
@@ -163,23 +201,23 @@ def paper_limit_files():
 
 def all_outputs():
     return [
-        *expand("results/rates/xenon_{process}.parquet", process=PROCESSES),
-        "results/figures/fig1_sm_rates.pdf",
-        "results/figures/fig1_sm_rates.png",
-        "results/tables/signal_limits.csv",
-        "results/tables/table1.csv",
-        "results/tables/table1.md",
-        "results/tables/limits_summary.csv",
+        *expand(res("rates/xenon_{process}.parquet"), process=PROCESSES),
+        res("figures/fig1_sm_rates.pdf"),
+        res("figures/fig1_sm_rates.png"),
+        res("tables/signal_limits.csv"),
+        res("tables/table1.csv"),
+        res("tables/table1.md"),
+        res("tables/limits_summary.csv"),
         *all_limit_files(),
         *(coherent_limit_outputs() if COHERENT_FOLDS else []),
-        "results/figures/fig2_spectra.pdf",
-        "results/figures/fig3_limits.pdf",
-        "results/coherent/sm_fit.json",
-        "results/coherent/nsi_scan.parquet",
-        "results/coherent/nsi_intervals.csv",
-        "results/coherent/nsi_profiles.parquet",
-        "results/figures/fig4_coherent_nsi.pdf",
-        "results/figures/coherent_projections.pdf",
+        res("figures/fig2_spectra.pdf"),
+        res("figures/fig3_limits.pdf"),
+        res("coherent/sm_fit.json"),
+        res("coherent/nsi_scan.parquet"),
+        res("coherent/nsi_intervals.csv"),
+        res("coherent/nsi_profiles.parquet"),
+        res("figures/fig4_coherent_nsi.pdf"),
+        res("figures/coherent_projections.pdf"),
         *report_outputs(),
         *hepdata_outputs(),
         *closure_outputs(),
@@ -206,9 +244,9 @@ COHERENT_DIR = f"{CACHE}/coherent_csi2021"
 #: data sets of kind coherent_csi (folded from the CsIModel of the `coherent` section)
 COHERENT_FOLDS = [e for e, c in config["experiments"].items() if c.get("kind") == "coherent_csi"]
 #: the exact CsIModel limits (coherent_limits): the COHERENT curve, or the cross-check of the core's
-#: limits when COHERENT is a data set of the core (results/limits/{model}_coherent_csi.parquet from its fold)
+#: limits when COHERENT is a data set of the core (results/{run}/limits/{model}_coherent_csi.parquet from its fold)
 COHERENT_EXACT_LIMITS = (
-    "results/coherent/limits_exact_{model}.parquet" if COHERENT_FOLDS else "results/limits/{model}_coherent_csi.parquet"
+    res("coherent/limits_exact_{model}.parquet") if COHERENT_FOLDS else res("limits/{model}_coherent_csi.parquet")
 )
 
 
@@ -218,11 +256,11 @@ def coherent_limit_outputs():
 
 # --- report and publication outputs (workflow/rules/report.smk) -------------------------------------
 def closure_tables():
-    """Closure-test tables that some rule writes (results/closure/<name>.csv without wildcards)."""
+    """Closure-test tables that some rule writes (results/{run}/closure/<name>.csv without wildcards)."""
     names = set()
     for r in workflow.rules:
         for f in r.output:
-            m = re.fullmatch(r"results/closure/([^/{}]+)\.csv", str(f))
+            m = re.fullmatch(re.escape(res("closure/")) + r"([^/{}]+)\.csv", str(f))
             if m:
                 names.add(m.group(1))
     return sorted(names)
@@ -232,13 +270,13 @@ def report_outputs():
     """HTML pages of the report: the front-page numbers and every table."""
     pages = ["headline", "tables/signal_limits", "tables/table1", "tables/limits_summary"]
     pages += [f"closure/{name}" for name in closure_tables()]
-    return [f"results/report/{page}.html" for page in pages]
+    return [res(f"report/{page}.html") for page in pages]
 
 
 def hepdata_outputs():
     """HEPData record: one YAML table per limit curve and the submission.yaml listing them."""
-    return ["results/hepdata/submission.yaml"] + [
-        f"results/hepdata/{Path(p).stem}.yaml" for p in all_limit_files()
+    return [res("hepdata/submission.yaml")] + [
+        res(f"hepdata/{Path(p).stem}.yaml") for p in all_limit_files()
     ]
 
 
@@ -259,19 +297,19 @@ def closure_inputs(wildcards=None):
     names = [config["experiments"][s2]["release"], config["experiments"][four_d]["release"]]
     names += [config["experiments"][four_d].get("model", "xenonnt_lightwimp_2024")]
     return {
-        "fold_s2only": f"results/fold/{s2}.parquet",
-        "fold_four_d": f"results/fold/{four_d}.parquet",
+        "fold_s2only": res(f"fold/{s2}.parquet"),
+        "fold_four_d": res(f"fold/{four_d}.parquet"),
         **solar_inputs(),
         **cached("xe_binding", *names),
     }
 
 
 CLOSURE_OUTPUTS = {
-    "s2only_cevns": "results/closure/xenonnt_s2only_cevns.csv",
-    "s2only_wimp6": "results/closure/xenonnt_s2only_wimp6_template.csv",
-    "s2only_wimp_si": "results/closure/xenonnt_s2only_wimp_si.csv",
-    "b8": "results/closure/xenonnt_2026_b8.csv",
-    "summary": "results/closure/xenonnt_closure.json",
+    "s2only_cevns": res("closure/xenonnt_s2only_cevns.csv"),
+    "s2only_wimp6": res("closure/xenonnt_s2only_wimp6_template.csv"),
+    "s2only_wimp_si": res("closure/xenonnt_s2only_wimp_si.csv"),
+    "b8": res("closure/xenonnt_2026_b8.csv"),
+    "summary": res("closure/xenonnt_closure.json"),
 }
 
 
@@ -285,7 +323,7 @@ def _fig5_files(names, models):
     for name in names:
         if name not in LIMIT_JOBS:
             raise WorkflowError(f"figures.fig5: {name!r} is neither a data set with models nor a combination")
-        out += [f"results/limits/{m}_{name}.parquet" for m in models if m in LIMIT_JOBS[name][1]]
+        out += [res(f"limits/{m}_{name}.parquet") for m in models if m in LIMIT_JOBS[name][1]]
     return out
 
 
@@ -298,7 +336,7 @@ def fig5_models():
 def fig5_inputs(wildcards=None):
     fig = config["figures"]["fig5"]
     models = fig5_models()
-    coherent = [f"results/limits/{m}_coherent_csi.parquet" for m in models if m in config["coherent"]["models"]]
+    coherent = [res(f"limits/{m}_coherent_csi.parquet") for m in models if m in config["coherent"]["models"]]
     return {
         "combined": _fig5_files([fig["combination"]], models),
         "releases": _fig5_files(fig["releases"], models),
@@ -307,4 +345,4 @@ def fig5_inputs(wildcards=None):
 
 
 def fig5_outputs():
-    return ["results/figures/fig5_limits_2026.pdf", "results/figures/fig5_limits_2026.png"] if fig5_models() else []
+    return [res("figures/fig5_limits_2026.pdf"), res("figures/fig5_limits_2026.png")] if fig5_models() else []

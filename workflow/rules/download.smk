@@ -14,7 +14,7 @@ rule download_input:
     wildcard_constraints:
         file="|".join(re.escape(e.file) for e in MANIFEST.values() if not e.is_registry),
     log:
-        "logs/download/{file}.log",
+        logs("download/{file}.log"),
     params:
         entry=lambda wc: next(e for e in MANIFEST.values() if e.file == wc.file),
         mirror=MIRROR,
@@ -33,7 +33,7 @@ rule download_registry:
     wildcard_constraints:
         release="|".join(re.escape(e.file) for e in MANIFEST.values() if e.is_registry) or "^$",
     log:
-        "logs/download/{release}.log",
+        logs("download/{release}.log"),
     params:
         entry=lambda wc: next(e for e in MANIFEST.values() if e.is_registry and e.file == wc.release),
         mirror=MIRROR,

@@ -12,18 +12,18 @@ localrules:
 rule plot_fig1:
     """Paper Fig. 1: CEvNS (in keV_ee), Migdal and nu-e rates in xenon."""
     input:
-        cevns="results/rates/xenon_cevns.parquet",
-        migdal="results/rates/xenon_migdal.parquet",
-        electron="results/rates/xenon_electron.parquet",
+        cevns=res("rates/xenon_cevns.parquet"),
+        migdal=res("rates/xenon_migdal.parquet"),
+        electron=res("rates/xenon_electron.parquet"),
     output:
-        pdf="results/figures/fig1_sm_rates.pdf",
+        pdf=res("figures/fig1_sm_rates.pdf"),
         png=report(
-            "results/figures/fig1_sm_rates.png",
+            res("figures/fig1_sm_rates.png"),
             caption="../report/fig1.rst",
             category="Standard-Model rates",
         ),
     log:
-        "logs/figures/fig1.log",
+        logs("figures/fig1.log"),
     params:
         fig=config["figures"]["fig1"],
         quenching=config["xenon"]["quenching"],
@@ -42,13 +42,13 @@ rule plot_fig1:
 rule plot_fig2:
     """Paper Fig. 2: CEvNS spectra for the SM and the benchmarks, with efficiencies."""
     input:
-        spectra="results/rates/xenon_cevns_benchmarks.parquet",
-        **{f"fold_{e}": f"results/fold/{e}.parquet" for e in counting_experiments()},
+        spectra=res("rates/xenon_cevns_benchmarks.parquet"),
+        **{f"fold_{e}": res(f"fold/{e}.parquet") for e in counting_experiments()},
     output:
-        pdf="results/figures/fig2_spectra.pdf",
-        png=report("results/figures/fig2_spectra.png", caption="../report/fig2.rst", category="Limits"),
+        pdf=res("figures/fig2_spectra.pdf"),
+        png=report(res("figures/fig2_spectra.png"), caption="../report/fig2.rst", category="Limits"),
     log:
-        "logs/figures/fig2.log",
+        logs("figures/fig2.log"),
     params:
         fig=config["figures"]["fig2"],
         version=VERSION,
@@ -64,10 +64,10 @@ rule plot_fig3:
         limits=paper_limit_files(),
         **reference_limit_inputs(),
     output:
-        pdf="results/figures/fig3_limits.pdf",
-        png=report("results/figures/fig3_limits.png", caption="../report/fig3.rst", category="Limits"),
+        pdf=res("figures/fig3_limits.pdf"),
+        png=report(res("figures/fig3_limits.png"), caption="../report/fig3.rst", category="Limits"),
     log:
-        "logs/figures/fig3.log",
+        logs("figures/fig3.log"),
     params:
         fig=config["figures"]["fig3"],
         combinations=config.get("combinations", {}),
@@ -84,10 +84,10 @@ rule plot_fig5:
     input:
         unpack(fig5_inputs),
     output:
-        pdf="results/figures/fig5_limits_2026.pdf",
-        png=report("results/figures/fig5_limits_2026.png", caption="../report/fig5.rst", category="Limits"),
+        pdf=res("figures/fig5_limits_2026.pdf"),
+        png=report(res("figures/fig5_limits_2026.png"), caption="../report/fig5.rst", category="Limits"),
     log:
-        "logs/figures/fig5.log",
+        logs("figures/fig5.log"),
     params:
         fig=config["figures"]["fig5"],
         models=fig5_models(),

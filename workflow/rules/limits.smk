@@ -1,7 +1,7 @@
 # Light-mediator limits (issue 8): fold every data set once, then limits read fold files only.
 #
-#   download -> results/fold/{experiment}.parquet -> results/limits/{model}_{experiment}.parquet
-#                                                 -> results/limits/{model}_{combination}.parquet
+#   download -> results/{run}/fold/{experiment}.parquet -> results/{run}/limits/{model}_{experiment}.parquet
+#                                                       -> results/{run}/limits/{model}_{combination}.parquet
 #
 # One limit job per data set (all its models) and one per combination: a job does real work, and
 # editing a data set reruns only its fold and limit jobs (and the tables and figures).
@@ -16,11 +16,11 @@ rule fold:
     input:
         unpack(fold_inputs),
     output:
-        "results/fold/{experiment}.parquet",
+        res("fold/{experiment}.parquet"),
     log:
-        "logs/fold/{experiment}.log",
+        logs("fold/{experiment}.log"),
     benchmark:
-        "results/benchmarks/fold/{experiment}.tsv"
+        res("benchmarks/fold/{experiment}.tsv")
     params:
         solar=config["solar"],
         xenon=config["xenon"],
@@ -46,13 +46,13 @@ for _name, (_datasets, _models, _label) in LIMIT_JOBS.items():
         name:
             f"limits_{_name}"
         input:
-            **{d: f"results/fold/{d}.parquet" for d in _datasets},
+            **{d: res(f"fold/{d}.parquet") for d in _datasets},
         output:
-            **{m: f"results/limits/{m}_{_name}.parquet" for m in _models},
+            **{m: res(f"limits/{m}_{_name}.parquet") for m in _models},
         log:
-            f"logs/limits/{_name}.log",
+            logs(f"limits/{_name}.log"),
         benchmark:
-            f"results/benchmarks/limits/{_name}.tsv"
+            res(f"benchmarks/limits/{_name}.tsv")
         params:
             limits=LIMIT_SETTINGS,
             name=_name,
@@ -71,13 +71,13 @@ for _name, (_datasets, _models, _label) in LIMIT_JOBS.items():
 rule experiment_tables:
     """Signal limits N_lim per method, SM expectations and significance, and the paper's Table 1 (fold files only)."""
     input:
-        **{f"fold_{e}": f"results/fold/{e}.parquet" for e in EXPERIMENTS},
+        **{f"fold_{e}": res(f"fold/{e}.parquet") for e in EXPERIMENTS},
     output:
-        signal_limits="results/tables/signal_limits.csv",
-        table1_csv="results/tables/table1.csv",
-        table1_md="results/tables/table1.md",
+        signal_limits=res("tables/signal_limits.csv"),
+        table1_csv=res("tables/table1.csv"),
+        table1_md=res("tables/table1.md"),
     log:
-        "logs/tables/experiments.log",
+        logs("tables/experiments.log"),
     params:
         limits={k: config["limits"][k] for k in ("cl", "reference", "profile")},
         benchmarks=config["benchmarks"],
@@ -93,9 +93,9 @@ rule limits_summary:
     input:
         limits=all_limit_files(),
     output:
-        "results/tables/limits_summary.csv",
+        res("tables/limits_summary.csv"),
     log:
-        "logs/tables/limits_summary.log",
+        logs("tables/limits_summary.log"),
     params:
         masses_MeV=config["limits"]["summary"]["masses_MeV"],
         flat_tolerance=config["limits"]["summary"]["flat_tolerance"],

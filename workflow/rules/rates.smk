@@ -6,11 +6,11 @@ rule tabulate_rates:
     input:
         unpack(rate_inputs),
     output:
-        **{p: f"results/rates/xenon_{p}.parquet" for p in PROCESSES},
+        **{p: res(f"rates/xenon_{p}.parquet") for p in PROCESSES},
     log:
-        "logs/rates/xenon_rates.log",
+        logs("rates/xenon_rates.log"),
     benchmark:
-        "results/benchmarks/rates/xenon_rates.tsv"
+        res("benchmarks/rates/xenon_rates.tsv")
     params:
         solar=config["solar"],
         xenon=config["xenon"],
@@ -31,9 +31,9 @@ rule benchmark_spectra:
     input:
         unpack(lambda wc: solar_inputs()),
     output:
-        "results/rates/xenon_cevns_benchmarks.parquet",
+        res("rates/xenon_cevns_benchmarks.parquet"),
     log:
-        "logs/rates/xenon_cevns_benchmarks.log",
+        logs("rates/xenon_cevns_benchmarks.log"),
     params:
         solar=config["solar"],
         xenon=config["xenon"],

@@ -1,4 +1,4 @@
-# The HTML report (`snakemake --report results/report.html`): tables as HTML pages and the front page.
+# The HTML report (`snakemake --report results/{run}/report.html`): tables as HTML pages and the front page.
 # Figures are registered as PNG in figures.smk / coherent.smk (a PDF in an iframe stays blank in
 # browsers without a PDF viewer); the PDFs remain outputs.
 
@@ -12,21 +12,21 @@ localrules:
 rule report_tables:
     """Every results table as an HTML page, and the front-page fragment with the headline numbers."""
     input:
-        signal_limits="results/tables/signal_limits.csv",
-        table1="results/tables/table1.csv",
-        limits_summary="results/tables/limits_summary.csv",
-        coherent_fit="results/coherent/sm_fit.json",
+        signal_limits=res("tables/signal_limits.csv"),
+        table1=res("tables/table1.csv"),
+        limits_summary=res("tables/limits_summary.csv"),
+        coherent_fit=res("coherent/sm_fit.json"),
     output:
-        headline=report("results/report/headline.html", caption="../report/headline.rst", category="Overview"),
+        headline=report(res("report/headline.html"), caption="../report/headline.rst", category="Overview"),
         signal_limits=report(
-            "results/report/tables/signal_limits.html", caption="../report/signal_limits.rst", category="Tables"
+            res("report/tables/signal_limits.html"), caption="../report/signal_limits.rst", category="Tables"
         ),
-        table1=report("results/report/tables/table1.html", caption="../report/table1.rst", category="Tables"),
+        table1=report(res("report/tables/table1.html"), caption="../report/table1.rst", category="Tables"),
         limits_summary=report(
-            "results/report/tables/limits_summary.html", caption="../report/limits_summary.rst", category="Tables"
+            res("report/tables/limits_summary.html"), caption="../report/limits_summary.rst", category="Tables"
         ),
     log:
-        "logs/report/tables.log",
+        logs("report/tables.log"),
     params:
         titles={
             "signal_limits": "Signal limits N_lim per data set",
@@ -45,16 +45,16 @@ rule report_tables:
 if closure_tables():
 
     rule report_closure_tables:
-        """The closure-test tables (results/closure/*.csv) as HTML pages of the report, in one job."""
+        """The closure-test tables (results/{run}/closure/*.csv) as HTML pages of the report, in one job."""
         input:
-            **{n: f"results/closure/{n}.csv" for n in closure_tables()},
+            **{n: res(f"closure/{n}.csv") for n in closure_tables()},
         output:
             **{
-                n: report(f"results/report/closure/{n}.html", caption="../report/closure_table.rst", category="Closure tests")
+                n: report(res(f"report/closure/{n}.html"), caption="../report/closure_table.rst", category="Closure tests")
                 for n in closure_tables()
             },
         log:
-            "logs/report/closure_tables.log",
+            logs("report/closure_tables.log"),
         params:
             titles={n: f"Closure test: {n}" for n in closure_tables()},
             version=VERSION,
@@ -69,10 +69,10 @@ rule hepdata:
     input:
         limits=all_limit_files(),
     output:
-        submission="results/hepdata/submission.yaml",
-        tables=[f"results/hepdata/{Path(p).stem}.yaml" for p in all_limit_files()],
+        submission=res("hepdata/submission.yaml"),
+        tables=[res(f"hepdata/{Path(p).stem}.yaml") for p in all_limit_files()],
     log:
-        "logs/report/hepdata.log",
+        logs("report/hepdata.log"),
     params:
         models=config["models"],
         comment=(

@@ -15,9 +15,9 @@ if closure_datasets():
             b8=CLOSURE_OUTPUTS["b8"],
             summary=CLOSURE_OUTPUTS["summary"],
         log:
-            "logs/closure/xenonnt.log",
+            logs("closure/xenonnt.log"),
         benchmark:
-            "results/benchmarks/closure/xenonnt.tsv"
+            res("benchmarks/closure/xenonnt.tsv")
         params:
             solar=config["solar"],
             xenon=config["xenon"],
