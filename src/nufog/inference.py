@@ -15,6 +15,7 @@ profiled best fit G_hat >= 0, and q = 0 for G < G_hat). Methods (``limits.method
   data set (background only, nominal nuisances). For a one-bin data set without profiled nuisances
   the exact Poisson sums are used:
   CL_s = P(N <= n | mu(G)) / P(N <= n | mu(0)) (``cls_mode: auto``).
+  ``cls_mode: toys``: CL_s from seeded toys (:func:`nufog.toys.toy_cls_limits`; bands Asimov).
 - ``feldman_cousins``: the unified interval of Feldman & Cousins (PRD 57 (1998) 3873) for the signal count
   of a one-bin data set, nuisances at their nominal values; the coupling follows from the signal count.
   Binned or profiled data sets: the same ordering with the profile-likelihood ratio in the asymptotic
@@ -54,7 +55,7 @@ __all__ = [
 
 METHODS = ("wilks", "cls", "feldman_cousins")
 REFERENCES = ("background_only", "best_fit")
-CLS_MODES = ("auto", "asymptotic")
+CLS_MODES = ("auto", "asymptotic", "toys")
 #: expected-limit columns and their band N (in sigma)
 BANDS = {"expected_minus2": -2, "expected_minus1": -1, "expected_median": 0, "expected_plus1": 1, "expected_plus2": 2}
 _LOG_TOL = 1e-9  # relative precision of the coupling limits
@@ -71,6 +72,8 @@ class LimitSettings:
     reference: str = "background_only"
     cls_mode: str = "auto"
     profile: bool = True
+    #: toy CL_s (``cls_mode: toys``): number of toys and the generator's seed
+    toys: dict | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.cl < 1:
@@ -81,6 +84,11 @@ class LimitSettings:
             raise ValueError(f"limits.reference must be one of {REFERENCES}, got {self.reference!r}")
         if self.cls_mode not in CLS_MODES:
             raise ValueError(f"limits.cls_mode must be one of {CLS_MODES}, got {self.cls_mode!r}")
+        if self.cls_mode == "toys":
+            toys = {"n": 2000, "seed": 1, **(self.toys or {})}
+            if set(toys) != {"n", "seed"} or int(toys["n"]) < 100 or int(toys["seed"]) < 0:
+                raise ValueError(f"limits.toys must be {{n: >= 100, seed: >= 0}}, got {self.toys!r}")
+            object.__setattr__(self, "toys", {"n": int(toys["n"]), "seed": int(toys["seed"])})
 
     @property
     def threshold(self) -> float:
@@ -296,6 +304,10 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         from nufog.feldman_cousins import asymptotic_limits
 
         return asymptotic_limits(data, settings, expected)
+    if settings.method == "cls" and settings.cls_mode == "toys":
+        from nufog.toys import toy_cls_limits
+
+        return toy_cls_limits(data, settings, expected)
     if exact:
         b = float(data.expected_sm()[0])
         upper = _exact_upper(settings)
