@@ -19,6 +19,8 @@ from nufog.scripting import run
 log = logging.getLogger(__name__)
 
 UNITS = {"m_med_MeV": "MeV", "coupling_limit": "1", "fit_ok": "", **{c: "1" for c in BANDS}}
+#: written when the method gives them: the lower end of a Feldman-Cousins interval, the toys' MC error
+EXTRA_UNITS = {"coupling_lower": "1", "coupling_limit_mc_error": "1"}
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
@@ -53,9 +55,12 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             "nuisances": list(data.nuisances) if settings.profile else [],
             **{k: getattr(settings, k) for k in ("cl", "method", "reference", "cls_mode", "profile")},
         }
+        if "toys" in params["limits"]:
+            meta["toys"] = settings.toys
         prov = io.provenance({"limits": params["limits"], "name": name, "model": model}, checksums(inputs))
-        df = pd.DataFrame({k: out[k] for k in UNITS})
-        io.write_table(df, outputs[f"{model}"], UNITS, prov, meta)
+        units = {**UNITS, **{k: u for k, u in EXTRA_UNITS.items() if k in out}}
+        df = pd.DataFrame({k: out[k] for k in units})
+        io.write_table(df, outputs[f"{model}"], units, prov, meta)
         log.info(
             "%s x %s: %d masses in %.2f s; limit %.3g at %.3g MeV (expected %.3g)",
             model,

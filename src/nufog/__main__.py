@@ -93,9 +93,17 @@ def _upper_limit(args: argparse.Namespace) -> int:
             f"(CLs, {args.toys} toys, seed {args.seed}{nuisance}; n = {n:g}, b = {b:g})"
         )
         return 0
+    if args.method == "feldman_cousins" and sb > 0:  # profiled background: the asymptotic construction
+        out = coupling_limits(data, LimitSettings(cl=args.cl, method="feldman_cousins", profile=True))
+        if not out["fit_ok"][0]:
+            return _fail("the fit did not converge: no limit")
+        lo, up = out["coupling_lower"][0], out["coupling_limit"][0]
+        print(
+            f"upper limit on the signal: {up:.4g} events at {args.cl:g} CL "
+            f"(Feldman-Cousins, asymptotic, interval [{lo:.4g}, {up:.4g}]{nuisance}; n = {n:g}, b = {b:g})"
+        )
+        return 0
     if args.method == "feldman_cousins":
-        if sb > 0:
-            return _fail("feldman_cousins is implemented with a known background (--sigma-b 0)", 2)
         lo, up = feldman_cousins_interval(round(n), b, args.cl)
         print(
             f"upper limit on the signal: {up:.4g} events at {args.cl:g} CL "

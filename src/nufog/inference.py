@@ -15,8 +15,11 @@ profiled best fit G_hat >= 0, and q = 0 for G < G_hat). Methods (``limits.method
   data set (background only, nominal nuisances). For a one-bin data set without profiled nuisances
   the exact Poisson sums are used:
   CL_s = P(N <= n | mu(G)) / P(N <= n | mu(0)) (``cls_mode: auto``).
+  ``cls_mode: toys``: CL_s from seeded toys (:func:`nufog.toys.toy_cls_limits`; bands Asimov).
 - ``feldman_cousins``: the unified interval of Feldman & Cousins (PRD 57 (1998) 3873) for the signal count
   of a one-bin data set, nuisances at their nominal values; the coupling follows from the signal count.
+  Binned or profiled data sets: the same ordering with the profile-likelihood ratio in the asymptotic
+  limit (Cowan et al. section 3.4; :mod:`nufog.feldman_cousins`).
 
 Expected limits (``expected_median``, ``expected_minus/plus1/2``): for ``wilks`` and asymptotic ``cls``
 the Asimov recipe: sigma^2 = G^2 / q_A(G), i.e. the band edge N solves sqrt(q_A(G)) = f(N) with
@@ -35,6 +38,7 @@ import numpy as np
 from scipy.special import gammaincc, log_ndtr, ndtri
 from scipy.stats import chi2, norm, poisson
 
+from nufog.feldman_cousins import feldman_cousins_interval
 from nufog.likelihood import Dataset, Model
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
 
 METHODS = ("wilks", "cls", "feldman_cousins")
 REFERENCES = ("background_only", "best_fit")
+CLS_MODES = ("auto", "asymptotic", "toys")
 #: expected-limit columns and their band N (in sigma)
 BANDS = {"expected_minus2": -2, "expected_minus1": -1, "expected_median": 0, "expected_plus1": 1, "expected_plus2": 2}
 _LOG_TOL = 1e-9  # relative precision of the coupling limits
@@ -67,6 +72,8 @@ class LimitSettings:
     reference: str = "background_only"
     cls_mode: str = "auto"
     profile: bool = True
+    #: toy CL_s (``cls_mode: toys``): number of toys and the generator's seed
+    toys: dict | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.cl < 1:
@@ -75,8 +82,13 @@ class LimitSettings:
             raise ValueError(f"limits.method must be one of {METHODS}, got {self.method!r}")
         if self.reference not in REFERENCES:
             raise ValueError(f"limits.reference must be one of {REFERENCES}, got {self.reference!r}")
-        if self.cls_mode not in ("auto", "asymptotic"):
-            raise ValueError(f"limits.cls_mode must be 'auto' or 'asymptotic', got {self.cls_mode!r}")
+        if self.cls_mode not in CLS_MODES:
+            raise ValueError(f"limits.cls_mode must be one of {CLS_MODES}, got {self.cls_mode!r}")
+        if self.cls_mode == "toys":
+            toys = {"n": 2000, "seed": 1, **(self.toys or {})}
+            if set(toys) != {"n", "seed"} or int(toys["n"]) < 100 or int(toys["seed"]) < 0:
+                raise ValueError(f"limits.toys must be {{n: >= 100, seed: >= 0}}, got {self.toys!r}")
+            object.__setattr__(self, "toys", {"n": int(toys["n"]), "seed": int(toys["seed"])})
 
     @property
     def threshold(self) -> float:
@@ -288,11 +300,14 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
     out: dict[str, np.ndarray] = {"m_med_MeV": data.masses_MeV.copy()}
     n_mass = data.masses_MeV.size
     exact = _one_bin_exact(data, settings) and (settings.method != "cls" or settings.cls_mode == "auto")
-    if settings.method == "feldman_cousins" and not _one_bin_exact(data, settings):
-        raise ValueError(
-            f"data set {data.name!r}: feldman_cousins is implemented for one-bin data sets with the nuisances "
-            "fixed (limits.profile: false); use cls or wilks for binned data sets"
-        )
+    if settings.method == "feldman_cousins" and not exact:  # binned or profiled: asymptotic construction
+        from nufog.feldman_cousins import asymptotic_limits
+
+        return asymptotic_limits(data, settings, expected)
+    if settings.method == "cls" and settings.cls_mode == "toys":
+        from nufog.toys import toy_cls_limits
+
+        return toy_cls_limits(data, settings, expected)
     if exact:
         b = float(data.expected_sm()[0])
         upper = _exact_upper(settings)
@@ -304,6 +319,10 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         else:
             out["coupling_limit"] = _coupling_for_events(data, np.full(n_mass, upper(float(data.observed[0]), b)))
             out["fit_ok"] = np.ones(n_mass, dtype=bool)
+            if settings.method == "feldman_cousins":  # the interval's lower end (0 unless G = 0 is excluded)
+                s_lo = feldman_cousins_interval(float(data.observed[0]), b, settings.cl)[0]
+                events = np.full(n_mass, s_lo)
+                out["coupling_lower"] = _coupling_for_events(data, events) if s_lo > 0 else np.zeros(n_mass)
         if expected:  # band edges: the limits for the Poisson quantiles of n under the background-only fit
             for col, n_sigma in BANDS.items():
                 n_q = float(poisson.ppf(norm.cdf(n_sigma), b))
@@ -392,59 +411,6 @@ def exact_cls_upper(n_obs: float, background: float, cl: float = 0.9) -> float:
     while f(hi) > 0:
         hi *= 2.0
     return float(brentq(f, 0.0, hi, xtol=1e-10, rtol=1e-12)) if f(0.0) > 0 else 0.0
-
-
-def feldman_cousins_interval(n_obs: int, background: float, cl: float = 0.9) -> tuple[float, float]:
-    """Feldman-Cousins interval [s_lo, s_up] for a Poisson count with known background.
-
-    Likelihood-ratio ordering R = P(n | s + b) / P(n | max(0, n - b) + b); n is in the acceptance region of
-    s when the probability of the n ranked above it is below ``cl``. The interval is the set of s whose
-    region contains ``n_obs`` (Neyman construction), found on a grid and refined by bisection to 1e-4.
-
-    >>> [round(x, 2) for x in feldman_cousins_interval(0, 0.0)]   # FC Table IV: [0.00, 2.44]
-    [0.0, 2.44]
-    """
-    n_obs = int(round(float(n_obs)))
-    if n_obs < 0 or not background >= 0 or not 0 < cl < 1:
-        raise ValueError(f"need n >= 0, b >= 0 and 0 < cl < 1, got n={n_obs!r}, b={background!r}, cl={cl!r}")
-    b = float(background)
-
-    def accepted(s: np.ndarray) -> np.ndarray:
-        s = np.atleast_1d(np.asarray(s, dtype=float))
-        out = np.empty(s.size, dtype=bool)
-        for start in range(0, s.size, 256):  # chunks keep the (s, n) arrays small
-            mu = b + s[start : start + 256]
-            lo = int(max(0.0, min(n_obs, np.min(mu - 12.0 * np.sqrt(mu) - 30.0))))
-            hi = int(max(n_obs, np.max(mu + 12.0 * np.sqrt(mu) + 30.0)))
-            n = np.arange(lo, hi + 1)
-            best = np.maximum(n - b, 0.0) + b
-            log_p = poisson.logpmf(n[None, :], mu[:, None])
-            log_r = log_p - poisson.logpmf(n, best)[None, :]
-            r_obs = log_r[:, n_obs - lo]
-            above = np.where(log_r > r_obs[:, None] + 1e-12, np.exp(log_p), 0.0).sum(axis=1)
-            out[start : start + 256] = above < cl
-        return out
-
-    width = 0.005 * (1.0 + np.sqrt(b + n_obs))
-    top = max(n_obs - b, 0.0) + 10.0 * np.sqrt(n_obs + b + 1.0) + 10.0
-    grid = np.arange(0.0, top, width)
-    acc = accepted(grid)
-    if not acc.any():
-        return 0.0, 0.0
-    k_hi = int(np.nonzero(acc)[0][-1])
-    lo_s, hi_s = grid[k_hi], grid[k_hi] + width
-    while hi_s - lo_s > 1e-5:
-        mid = 0.5 * (lo_s + hi_s)
-        lo_s, hi_s = (mid, hi_s) if accepted(mid)[0] else (lo_s, mid)
-    k_lo = int(np.nonzero(acc)[0][0])
-    s_lo = 0.0
-    if k_lo > 0:
-        a, c = grid[k_lo - 1], grid[k_lo]
-        while c - a > 1e-5:
-            mid = 0.5 * (a + c)
-            a, c = (a, mid) if accepted(mid)[0] else (mid, c)
-        s_lo = c
-    return float(s_lo), float(lo_s)
 
 
 # --- helpers for users and tables ------------------------------------------------------------------------

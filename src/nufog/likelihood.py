@@ -372,8 +372,13 @@ class Model:
                     jac[:, :, -1] += factor[:, None] * (lin + 2.0 * quad * g[:, None])
         return mu, jac
 
-    def nll2(self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None) -> np.ndarray:
-        """-2 ln L (Baker-Cousins deviance plus pulls) per point; +inf where some mu <= 0 with n > 0."""
+    def nll2(
+        self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None, aux: np.ndarray | None = None
+    ) -> np.ndarray:
+        """-2 ln L (Baker-Cousins deviance plus pulls) per point; +inf where some mu <= 0 with n > 0.
+
+        ``aux`` (P, K): the centres of the pulls, (theta - aux)^2 (a toy's auxiliary measurements); default 0.
+        """
         n = self.observed if observed is None else observed
         # mu - n + n ln(n / mu) = (mu - n) - n log1p((mu - n) / n): no cancellation between n ln n and n ln mu,
         # which loses ~1e-9 at 1e5 counts per bin (below the fit's convergence tolerance); mu where n = 0
@@ -381,7 +386,8 @@ class Model:
             safe_n = np.where(n > 0, n, 1.0)
             dev = 2.0 * np.where(n > 0, (mu - n) - n * np.log1p((mu - n) / safe_n), mu).sum(axis=-1)
         bad = np.any((mu <= 0) & (n > 0), axis=-1) | np.any(mu < 0, axis=-1)
-        pulls = (np.atleast_2d(theta)[:, self.constrained] ** 2).sum(axis=-1)
+        shifted = np.atleast_2d(theta) if aux is None else np.atleast_2d(theta) - aux
+        pulls = (shifted[:, self.constrained] ** 2).sum(axis=-1)
         return np.where(bad, np.inf, dev + pulls)
 
     def profile(
@@ -393,10 +399,13 @@ class Model:
         max_iter: int = 200,
         tol: float = 1e-10,
         observed: np.ndarray | None = None,
+        aux: np.ndarray | None = None,
     ) -> FitResult:
         """Minimise -2 ln L over the nuisances (and over G >= 0 if ``free_g``) at every point.
 
-        ``observed`` (P, n_bins) gives each point its own counts (toys); default the data set's.
+        ``observed`` (P, n_bins) gives each point its own counts (toys); default the data set's. ``aux``
+        (P, K) gives each point its own auxiliary measurements, the centres of the pull terms (toys of the
+        profile construction); default 0.
 
         Fisher-scoring Newton steps (Hessian 2 sum J J^T / mu + 2 diag(pulls), Jacobi-scaled), projected on
         the bounds, with a backtracking line search; a point has converged when its Newton decrement
@@ -411,7 +420,7 @@ class Model:
         n_par = k_nuis + (1 if free_g else 0)
         if n_par == 0:
             mu, _ = self.evaluate(theta, g, midx, jacobian=False)
-            nll = self.nll2(mu, theta, observed)
+            nll = self.nll2(mu, theta, observed, aux)
             return FitResult(theta, g.copy(), nll, np.isfinite(nll), 0)
         lower = np.r_[self.lower, 0.0] if free_g else self.lower
         upper = np.r_[self.upper, np.inf] if free_g else self.upper
@@ -421,6 +430,9 @@ class Model:
         counts = np.broadcast_to(
             self.observed if observed is None else np.asarray(observed, float), (p, self.observed.size)
         )
+        centres = None if aux is None else np.broadcast_to(np.asarray(aux, float), (p, k_nuis))
+        if centres is not None and free_g:
+            centres = np.concatenate([centres, np.zeros((p, 1))], axis=1)
 
         def state(xs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             th, gg = (xs[:, :k_nuis], xs[:, -1]) if free_g else (xs, g[idx])
@@ -438,11 +450,13 @@ class Model:
             mu, jac = state(xs, idx)
             th = xs[:, :k_nuis]
             n = counts[idx]
-            obj = self.nll2(mu, th, n)
+            cen = None if centres is None else centres[idx]
+            obj = self.nll2(mu, th, n, None if cen is None else cen[:, :k_nuis])
             safe_mu = np.where(mu > 0, mu, np.inf)
             # batched matrix products (BLAS): J^T r and J^T W J
             jac_t = jac.transpose(0, 2, 1)
-            grad = 2.0 * (jac_t @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * xs
+            shift = xs if cen is None else xs - cen  # distance from the pulls' centres
+            grad = 2.0 * (jac_t @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * shift
             hess = 2.0 * (jac_t @ (jac / safe_mu[:, :, None]))
             hess[:, np.arange(n_par), np.arange(n_par)] += 2.0 * pull
             at_lo = (xs <= lower + 1e-12) & (grad > 0)
@@ -463,6 +477,7 @@ class Model:
             if not move.any():
                 continue
             idx, xs, step, obj, n = idx[move], xs[move], step[move], obj[move], n[move]
+            cen = None if cen is None else cen[move, :k_nuis]
             t = np.ones(idx.size)
             accepted = np.zeros(idx.size, dtype=bool)
             for _ in range(40):
@@ -470,7 +485,7 @@ class Model:
                 mu_t, _ = self.evaluate(
                     trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=False
                 )
-                obj_t = self.nll2(mu_t, trial[:, :k_nuis], n)
+                obj_t = self.nll2(mu_t, trial[:, :k_nuis], n, cen)
                 good = ~accepted & (obj_t <= obj + 1e-12 * np.abs(obj))
                 x[idx[good]] = trial[good]
                 accepted |= good
@@ -483,7 +498,7 @@ class Model:
         theta = x[:, :k_nuis]
         g_out = x[:, -1] if free_g else g.copy()
         mu, _ = self.evaluate(theta, g_out, midx, jacobian=False)
-        nll = self.nll2(mu, theta, counts)
+        nll = self.nll2(mu, theta, counts, None if centres is None else centres[:, :k_nuis])
         on_bound = np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=1)
         ok = done & ~stalled & np.isfinite(nll) & ~on_bound
         return FitResult(theta, g_out, nll, ok, n_iter)

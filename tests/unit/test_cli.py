@@ -57,3 +57,32 @@ def test_upper_limit_calculator_rejects_bad_input(capsys):
     assert main(["upper-limit", "--observed", "1", "--background", "2", "--method", "wilks", "--toys", "200"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("nufog: ") for line in err)
+
+
+def test_upper_limit_calculator_feldman_cousins_with_a_background_uncertainty(capsys):
+    """--sigma-b with feldman_cousins: the asymptotic construction (profiled background). sigma_b -> 0 gives
+    the asymptotic interval of the known background: 1.53 events for n = 1, b = 3 (exact: 1.88)."""
+    assert (
+        main(
+            [
+                "upper-limit",
+                "--observed",
+                "1",
+                "--background",
+                "3",
+                "--sigma-b",
+                "0.0003",
+                "--method",
+                "feldman_cousins",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "asymptotic" in out and "1.53" in out
+    assert (
+        main(["upper-limit", "--observed", "1", "--background", "3", "--sigma-b", "1", "--method", "feldman_cousins"])
+        == 0
+    )
+    wider = float(capsys.readouterr().out.split("signal: ")[1].split()[0])
+    assert 1.55 < wider < 2.5  # a background uncertainty widens the interval

@@ -156,8 +156,10 @@ def fold_inputs(wildcards):
     return {**solar_inputs(), **cached(*names)}
 
 
-#: ``limits`` keys of the limit jobs (an edit elsewhere reruns no limit job)
+#: ``limits`` keys of the limit jobs (an edit elsewhere reruns no limit job); ``toys`` only when used
 LIMIT_SETTINGS = {k: config["limits"][k] for k in ("cl", "method", "reference", "cls_mode", "profile")}
+if LIMIT_SETTINGS["method"] == "cls" and LIMIT_SETTINGS["cls_mode"] == "toys":
+    LIMIT_SETTINGS["toys"] = dict(config["limits"]["toys"])
 
 
 def _limit_jobs():
