@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from scipy.special import gammaincc, log_ndtr, ndtri
-from scipy.stats import chi2, norm, poisson
+from scipy.special import gammaincc, log_ndtr, ndtr, ndtri
 
 from nufog.feldman_cousins import feldman_cousins_interval
 from nufog.likelihood import Dataset, Model
+from nufog.stats import delta_chi2_threshold, poisson_ppf
 
 __all__ = [
     "METHODS",
@@ -92,7 +92,7 @@ class LimitSettings:
 
     @property
     def threshold(self) -> float:
-        return float(chi2.ppf(self.cl, df=1))
+        return delta_chi2_threshold(self.cl)
 
 
 # --- the statistic ----------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _band_factor(settings: LimitSettings, n_sigma: float) -> float:
     z = np.sqrt(settings.threshold)
     if settings.method == "cls":
         alpha = 1.0 - settings.cl
-        return float(ndtri(1.0 - alpha * norm.cdf(n_sigma)) + n_sigma)
+        return float(ndtri(1.0 - alpha * ndtr(n_sigma)) + n_sigma)
     if settings.reference == "best_fit" and n_sigma >= 0:
         return float(n_sigma + z)
     return float(n_sigma + np.sqrt(n_sigma**2 + z**2))
@@ -325,7 +325,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
                 out["coupling_lower"] = _coupling_for_events(data, events) if s_lo > 0 else np.zeros(n_mass)
         if expected:  # band edges: the limits for the Poisson quantiles of n under the background-only fit
             for col, n_sigma in BANDS.items():
-                n_q = float(poisson.ppf(norm.cdf(n_sigma), b))
+                n_q = float(poisson_ppf(ndtr(n_sigma), b))
                 out[col] = _coupling_for_events(data, np.full(n_mass, upper(n_q, b)))
         return out
 
