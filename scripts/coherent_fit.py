@@ -1,5 +1,5 @@
-"""COHERENT CsI SM fit (rule ``coherent_sm_fit``): results/{run}/coherent/sm_fit.json and the PE and
-time projections of data and fitted model."""
+"""COHERENT CsI SM fit on the shared likelihood core (rule ``coherent_sm_fit``): results/{run}/coherent/sm_fit.json
+and the PE and time projections of data and fitted model (:func:`nufog.coherent_fits.sm_fit`)."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from nufog import io
-from nufog.coherent import fit, model_from_config, sm_fit
+from nufog.coherent import NUISANCES, CsICore, model_from_config, sm_fit, sm_pulls_fit
 from nufog.inputs import checksums
 from nufog.plotting import save_and_close, style
 from nufog.scripting import run
@@ -54,7 +54,8 @@ def plot_projections(model, x, path_pdf, path_png):
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     start = time.perf_counter()
     model = model_from_config(params["coherent"], params["data_dir"])
-    result = sm_fit(model)
+    core = CsICore.build(model)
+    result = sm_fit(core)
     log.info(
         "fitted CEvNS %.1f +%.1f -%.1f (SM %.1f), chi2/ndf = %.1f/%d in %.2f s",
         result["n_fit"],
@@ -67,16 +68,18 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     )
     if not result["fit_ok"]:
         log.warning("SM fit flagged: %s", result["fit_message"])
-    sm = fit(model)
+    result.update(sm_pulls_fit(core))
+    if not result["fit_ok_sm_fit"]:
+        log.warning("SM fit with every pull flagged (fit_ok_sm_fit = False)")
     other = dict(params["coherent"], timing_efficiency=not params["coherent"]["timing_efficiency"])
     key = "n_sm_without_timing_efficiency" if params["coherent"]["timing_efficiency"] else "n_sm_with_timing_efficiency"
     result[key] = model_from_config(other, params["data_dir"]).sm_prediction()["total"]
-    result["nuisances_sm_fit"] = sm.nuisances
     result["units"] = {"n_*": "events", "chi2": "1", "t_offset": "us", "alpha_*": "relative"}
     result["provenance"] = io.provenance(params["coherent"], checksums(inputs))
     with io.atomic_path(outputs["fit"]) as tmp:
         tmp.write_text(json.dumps(result, indent=2, sort_keys=True, default=float) + "\n")
-    plot_projections(model, sm.x, outputs["pdf"], outputs["png"])
+    x_sm = [result["nuisances_sm_fit"][k] for k in NUISANCES]
+    plot_projections(model, x_sm, outputs["pdf"], outputs["png"])
 
 
 if __name__ == "__main__":

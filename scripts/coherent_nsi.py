@@ -1,4 +1,5 @@
-"""COHERENT CsI NSI scan (rule ``coherent_nsi``): Delta chi^2 over (eps_ee^uV, eps_ee^dV)."""
+"""COHERENT CsI NSI scan on the shared likelihood core (rule ``coherent_nsi``): Delta chi^2 over
+(eps_ee^uV, eps_ee^dV) (:func:`nufog.coherent_fits.nsi_scan`)."""
 
 import logging
 import time
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nufog import io
-from nufog.coherent import model_from_config, nsi_scan
+from nufog.coherent import CsICore, model_from_config, nsi_scan
 from nufog.inputs import checksums
 from nufog.scripting import run
 
@@ -19,7 +20,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     grid = {k: np.linspace(v["min"], v["max"], v["n"]) for k, v in cfg["nsi"].items()}
     start = time.perf_counter()
     model = model_from_config(cfg, params["data_dir"])
-    scan = nsi_scan(grid["eps_u"], grid["eps_d"], model, progress_log=log)
+    scan = nsi_scan(grid["eps_u"], grid["eps_d"], CsICore.build(model), progress_log=log)
     log.info(
         "NSI map %d x %d in %.1f s (%d fits flagged); grid minimum %s, Delta chi^2(SM) = %.3f",
         grid["eps_u"].size,

@@ -1,12 +1,13 @@
 """Paper Fig. 2 (rule ``plot_fig2``): differential CEvNS rate in xenon for the SM and the scalar
-and vector benchmarks, with the experiments' efficiencies."""
+and vector benchmarks (``results/{run}/rates/xenon_cevns_benchmarks.parquet``), with the experiments'
+efficiencies (from their fold files)."""
 
 import logging
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from nufog.analysis import Setup
+from nufog import io
 from nufog.plotting import EXPERIMENT_COLOURS, plot_efficiency, plot_rates, save_and_close, style
 from nufog.scripting import run
 
@@ -20,24 +21,28 @@ def latex_sci(x: float) -> str:
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    config = params["analysis"]
-    setup = Setup(inputs, config)
-    e = setup.e_nr_keV
-    curves = {"SM": (e, setup.sm_rate_nr)}
-    # the paper's counting data sets (the releases have binned responses, not an efficiency curve)
-    counting = [n for n, c in config["experiments"].items() if c.get("kind", "counting") == "counting"]
-    any_summary = setup.experiment(counting[0])
-    for key, bench in config["benchmarks"].items():
-        signal = setup.signal(bench["model"], any_summary)
-        if signal.model.target != "nucleus":
+    spectra, meta = io.read_table(inputs["spectra"])
+    e = spectra["e_nr_keV"].to_numpy()
+    curves = {"SM": (e, spectra["sm"].to_numpy())}
+    for key, bench in meta["benchmarks"].items():
+        g = bench["coupling_sign"] * bench["coupling"]
+        label = f"SM + {key}, $m$ = {bench['m_med_MeV']:g} MeV\n{bench['coupling_label']} = {latex_sci(abs(g))}"
+        if bench["interferes"]:
+            label += " (constructive)" if bench["coupling_sign"] < 0 else " (destructive)"
+        curves[label] = (e, spectra[key].to_numpy())
+    # the measured counting data sets (projections have no efficiency of their own to show)
+    efficiencies = []
+    for name, path in inputs.items():
+        if not name.startswith("fold_"):
             continue
-        lin, quad = signal.terms(np.array([bench["m_med_MeV"]]))
-        g = signal.coupling_sign * bench["coupling"]
-        total = setup.sm_rate_nr + lin[0] * g + quad[0] * g**2
-        label = f"SM + {key}, $m$ = {bench['m_med_MeV']:g} MeV\n{signal.model.coupling_label} = {latex_sci(abs(g))}"
-        if signal.model.interferes:
-            label += " (constructive)" if signal.coupling_sign < 0 else " (destructive)"
-        curves[label] = (e, total)
+        fold_meta = io.read_metadata(path)
+        data_meta = fold_meta["data_meta"]
+        if data_meta["summary"]["is_projection"]:
+            continue
+        curve = data_meta["efficiency_nr"]
+        e_eff = np.asarray(curve["e_keV"])
+        eff = np.where(e_eff <= curve["roi_keV"][1], np.asarray(curve["efficiency"]), np.nan)  # no drop at the ROI edge
+        efficiencies.append((name[len("fold_") :], fold_meta["label"], e_eff, eff))
     with style():
         fig, ax = plt.subplots()
         lines = plot_rates(ax, curves)
@@ -50,13 +55,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         ax.set_ylabel(r"$\mathrm{d}R/\mathrm{d}E_R$ [t$^{-1}$ yr$^{-1}$ keV$^{-1}$]")
         twin = ax.twinx()
         twin.set_yscale("linear")
-        for name in counting:
-            s = setup.experiment(name)
-            if s.experiment.is_projection:
-                continue
-            eff = s.experiment.efficiency_nr(e)
-            eff = np.where(e <= s.experiment.efficiency.roi_keV[1], eff, np.nan)  # no drop at the ROI edge
-            plot_efficiency(twin, e, eff, s.experiment.label, EXPERIMENT_COLOURS.get(name, "C0"), alpha=0.9)
+        for name, label, e_eff, eff in efficiencies:
+            plot_efficiency(twin, e_eff, eff, label, EXPERIMENT_COLOURS.get(name, "C0"), alpha=0.9)
         twin.set_ylim(0, params["fig"]["efficiency_max"])
         twin.set_ylabel("efficiency (NR)", color="0.25")
         # clear of every curve: the rates between the spectra and the efficiency plateaus (left),

@@ -1,4 +1,4 @@
-"""HTML pages of the report (rules ``report_tables``, ``report_closure_table``): every CSV table as an
+"""HTML pages of the report (rules ``report_tables``, ``report_closure_tables``): every CSV table as an
 HTML table, and the front page with the headline numbers (N_lim per data set, the fitted COHERENT
 count, the limits at the summary masses per model)."""
 

@@ -5,7 +5,8 @@ Counts, SM expectations and backgrounds come from the fold files. For every data
 set's background uncertainty profiled when ``limits.profile``), the limits of the three methods with the
 nuisances fixed (``n_lim_wilks``, ``n_lim_cls``, ``n_lim_feldman_cousins``; one-bin data sets), and the
 SM CEvNS discovery significance (observed and expected, nuisances profiled per ``limits.profile``).
-Table 1's benchmark signal events fold the benchmark points with each counting experiment's efficiency.
+Table 1's benchmark signal events come from the same fold files: the new-physics coefficients at the
+benchmark mass, interpolated between the fold's grid masses (:func:`nufog.fold.signal_events_at`).
 """
 
 import logging
@@ -14,11 +15,9 @@ import numpy as np
 import pandas as pd
 
 from nufog import io
-from nufog.analysis import Setup
-from nufog.fold import dataset_from_fold
+from nufog.fold import dataset_from_fold, signal_events_at
 from nufog.inference import discovery_significance, exact_cls_upper, feldman_cousins_interval
 from nufog.io import atomic_path
-from nufog.limits import count_coefficients
 from nufog.scripting import run
 from nufog.stats import signal_upper_limit
 
@@ -31,12 +30,10 @@ PAPER_TABLE1 = {
 }
 
 
-def benchmark_events(setup: Setup, name: str, bench: dict) -> float:
-    summary = setup.experiment(name)
-    signal = setup.signal(bench["model"], summary)
-    a, b = count_coefficients(signal, np.array([bench["m_med_MeV"]]))
-    g = bench["coupling"]
-    return float(a[0] * g + b[0] * g**2)
+def benchmark_events(table: pd.DataFrame, meta: dict, bench: dict) -> float:
+    """Signal events of a benchmark point (model, mass, coupling) in one data set, from its fold file."""
+    data = dataset_from_fold(table, meta, bench["model"])
+    return float(signal_events_at(data, bench["m_med_MeV"], bench["coupling"]).sum())
 
 
 def dataset_row(table: pd.DataFrame, meta: dict, limits: dict) -> dict:
@@ -79,8 +76,7 @@ def dataset_row(table: pd.DataFrame, meta: dict, limits: dict) -> dict:
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    config = params["analysis"]
-    limits = config["limits"]
+    limits = params["limits"]
     folds = {name[len("fold_") :]: io.read_table(path) for name, path in inputs.items() if name.startswith("fold_")}
     rows = pd.DataFrame([dataset_row(table, meta, limits) for table, meta in folds.values()])
     rows["cl"] = limits["cl"]
@@ -101,7 +97,6 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         )
 
     # Table 1: the measured counting data sets (projections and releases are not in the paper's table)
-    setup = Setup(inputs, config)
     measured = [
         n
         for n, (_, meta) in folds.items()
@@ -114,10 +109,10 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         "background events": [by_name.loc[n, "background"] for n in measured],
         "SM CEvNS events (this work)": [folds[n][1]["data_meta"]["summary"]["sm_cevns"] for n in measured],
     }
-    for key, bench in config["benchmarks"].items():
-        applies = [n in config["models"][bench["model"]]["experiments"] for n in measured]
+    for key, bench in params["benchmarks"].items():
         table[f"signal events, {key} benchmark"] = [
-            benchmark_events(setup, n, bench) if ok else float("nan") for n, ok in zip(measured, applies)
+            benchmark_events(*folds[n], bench) if bench["model"] in folds[n][1]["models"] else float("nan")
+            for n in measured
         ]
     t1 = pd.DataFrame(table, index=[by_name.loc[n, "label"] for n in measured]).T
     t1.index.name = "quantity"
@@ -126,7 +121,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     lines = ["| quantity | " + " | ".join(t1.columns) + " |", "|---|" + "---|" * len(t1.columns)]
     for q, row in t1.iterrows():
         lines.append(f"| {q} | " + " | ".join(f"{v:.4g}" for v in row) + " |")
-    for key in config["benchmarks"]:
+    for key in params["benchmarks"]:
         paper = PAPER_TABLE1.get(key, {})
         if paper:
             lines.append(
@@ -136,7 +131,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             )
     notes = [
         f"- {k} benchmark: {b['model']}, m = {b['m_med_MeV']:g} MeV, |g g| = {b['coupling']:g}"
-        for k, b in config["benchmarks"].items()
+        for k, b in params["benchmarks"].items()
     ]
     text = "\n".join(["# Table 1 (arXiv:2411.14206)", "", *lines, "", *notes, ""])
     with atomic_path(outputs["table1_md"]) as tmp:

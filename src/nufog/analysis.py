@@ -214,6 +214,12 @@ def counting_data(setup: Setup, name: str) -> BinnedData:
         "efficiency_scale": exp.efficiency.scale,
         "is_projection": exp.is_projection,
     }
+    # the curve itself, for Fig. 2 (which reads fold files, not the inputs)
+    curve = {
+        "e_keV": e_nr.tolist(),
+        "efficiency": exp.efficiency_nr(e_nr).tolist(),
+        "roi_keV": list(exp.efficiency.roi_keV),
+    }
     return BinnedData(
         name=name,
         label=exp.label,
@@ -223,7 +229,7 @@ def counting_data(setup: Setup, name: str) -> BinnedData:
         backgrounds=backgrounds,
         signal_modifiers=signal_mods,
         exposure_t_yr=exp.exposure_t_yr,
-        meta={"kind": "counting", "summary": events},
+        meta={"kind": "counting", "summary": events, "efficiency_nr": curve},
         response_ee=response_ee,
         sm_scale=sm_scale,
     )

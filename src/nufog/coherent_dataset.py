@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nufog.coherent_model import GROUPS, CsIModel
+from nufog.coherent_model import CsIModel
 from nufog.coherent_profile import fit
+from nufog.coherent_templates import GROUPS
 from nufog.fold import fold_rows
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
 from nufog.mediators import Mediator
@@ -57,7 +58,9 @@ __all__ = [
     "csi_parts",
     "csi_dataset",
     "csi_fold",
+    "shape_points",
     "core_theta",
+    "csi_nuisances",
     "fold_coherent",
 ]
 
@@ -78,6 +81,13 @@ def exact_templates(
     t = model.time_rows_exact(float(t_offset_us))[0][: len(GROUPS)]  # (2, n_t)
     out = e_pe[..., :, :, None] * t[:, None, :]
     return out.reshape(out.shape[:-2] + (-1,))
+
+
+def shape_points(offset_centre_us: float, offset_delta_us: float) -> dict[str, tuple[tuple[float, float], ...]]:
+    """(alpha_eff, t_offset_us) of the down and up templates of each shape nuisance: the efficiency at
+    alpha_eff = -1, +1 and the time offset at t_c -+ delta (both at the other's centre)."""
+    t0, delta = float(offset_centre_us), float(offset_delta_us)
+    return {"coherent_eff": ((-1.0, t0), (1.0, t0)), "coherent_t_offset": ((0.0, t0 - delta), (0.0, t0 + delta))}
 
 
 def _background_templates(model: CsIModel, t_offset_us: float) -> dict[str, np.ndarray]:
@@ -123,11 +133,7 @@ def csi_parts(
     if offset_centre_us is None:
         offset_centre_us = float(fit(model).x[5])
     delta, t0 = float(offset_delta_us), float(offset_centre_us)
-    # (alpha_eff, t_offset) of the down and up templates of each shape nuisance
-    variations = {
-        "coherent_eff": ((-1.0, t0), (1.0, t0)),
-        "coherent_t_offset": ((0.0, t0 - delta), (0.0, t0 + delta)),
-    }
+    variations = shape_points(t0, delta)
 
     def shape_mods(fn) -> tuple[Modifier, ...]:
         return tuple(
@@ -206,6 +212,25 @@ def core_theta(x: Sequence[float], parts: CsIParts, names: Sequence[str]) -> np.
         else:
             values[n] = x[k] / sigmas[n]
     return np.array([values[n] for n in names])
+
+
+def csi_nuisances(theta: np.ndarray, parts: CsIParts, names: Sequence[str]) -> np.ndarray:
+    """Inverse of :func:`core_theta`: the core's theta (..., K) in the order ``names`` as CsIModel nuisances
+    (..., 6); a nuisance missing from ``names`` (e.g. ``sns_yield`` when the CEvNS strength is free) is 0."""
+    theta = np.asarray(theta, dtype=float)
+    sigmas = {m.nuisance: m.sigma for s in parts.samples for m in s.modifiers if m.kind == "normal"}
+    x = np.zeros(theta.shape[:-1] + (len(NUISANCE_NAMES),))
+    for k, n in enumerate(NUISANCE_NAMES):
+        if n not in names:
+            continue
+        t = theta[..., list(names).index(n)]
+        if n == "coherent_eff":
+            x[..., k] = t
+        elif n == "coherent_t_offset":
+            x[..., k] = parts.offset_centre_us + parts.offset_delta_us * t
+        else:
+            x[..., k] = sigmas[n] * t
+    return x
 
 
 def csi_fold(

@@ -33,7 +33,8 @@ Gaussian pull; t_offset (the beam-onset shift of the neutrino timing, us) is unc
 ``offset_bounds_us``. The time offset shifts the neutrino profiles only (their origin is our model
 choice; the release BRN/NIN timing is already on the data's t axis); ``shift_backgrounds=True`` shifts
 BRN and NIN too. :meth:`CsIModel.evaluate` gives -2 ln L, its analytic gradient and Hessian for a batch
-of nuisance vectors and spectra; the fits live in :mod:`nufog.coherent_inference`.
+of nuisance vectors and spectra; the exact fits live in :mod:`nufog.coherent_profile`, the fits on the
+shared likelihood core in :mod:`nufog.coherent_fits`.
 
 Data binning (defaults, :data:`DEFAULT_PE_EDGES`, :data:`DEFAULT_T_EDGES`): 4-PE bins from 4 to 60 PE
 (no data and zero efficiency below 6.2 and 7.1 PE respectively) and time bins of 0.125 us up to 1 us
@@ -58,14 +59,22 @@ from typing import Literal
 import numpy as np
 from scipy.special import xlogy
 
-from nufog import units as u
 from nufog.cevns import RecoilKernel
 from nufog.coherent_release import CsIRelease, background_templates, histogram2d, load_release
 from nufog.coherent_response import CsIResponse, EnergyEfficiency, TimingEfficiency, rebin_matrix
+from nufog.coherent_templates import (
+    GROUPS,
+    check_edges,
+    frozen,
+    group_matrix,
+    hermite,
+    nsi_charge,
+    recoil_templates,
+    time_rows_exact,
+)
 from nufog.mediators import Mediator, cevns_rate_terms, get_model
 from nufog.nuclei import Target, csi, vector_charge
 from nufog.sns import (
-    FLAVOUR_TIMING,
     FLAVOURS,
     HistogramProfile,
     SNSSource,
@@ -88,34 +97,6 @@ DEFAULT_PE_EDGES: np.ndarray = np.arange(4.0, 60.0 + 1e-9, 4.0)
 DEFAULT_T_EDGES: np.ndarray = np.array([0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
 #: Order of the nuisance-parameter vector.
 NUISANCES: tuple[str, ...] = ("alpha_nu", "alpha_ss", "alpha_brn", "alpha_nin", "alpha_eff", "t_offset_us")
-#: Timing groups (axis -2 of every signal spectrum).
-GROUPS: tuple[str, ...] = ("prompt", "delayed")
-_GROUP_INDEX = {g: i for i, g in enumerate(GROUPS)}
-
-
-def nsi_charge(Z: int, N: int, eps_u: np.ndarray, eps_d: np.ndarray) -> np.ndarray:
-    """Vector charge with vector NSI: Q = (g_V^p + 2 eps^u + eps^d) Z + (g_V^n + eps^u + 2 eps^d) N.
-
-    >>> round(float(nsi_charge(55, 78, 0.0, 0.0)), 3) == round(vector_charge(55, 78), 3)
-    True
-    """
-    eu, ed = np.asarray(eps_u, dtype=float), np.asarray(eps_d, dtype=float)
-    return vector_charge(Z, N) + eu * (2 * Z + N) + ed * (Z + 2 * N)
-
-
-def _check_edges(edges: Sequence[float] | np.ndarray, name: str, lo: float, hi: float) -> np.ndarray:
-    e = np.asarray(edges, dtype=float)
-    if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
-        raise ValueError(f"{name} must be an increasing 1-d array with at least two entries")
-    if e[0] < lo or e[-1] > hi:
-        raise ValueError(f"{name} must lie in the ROI [{lo}, {hi}], got [{e[0]}, {e[-1]}]")
-    return e
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +146,7 @@ class CsIModel:
         n = np.asarray(self.observed, dtype=float)
         if n.shape != (self.n_pe, self.n_t) or np.any(n < 0) or np.any(~np.isfinite(n)):
             raise ValueError(f"observed counts must be finite, >= 0, of shape {(self.n_pe, self.n_t)}")
-        object.__setattr__(self, "observed", _frozen(n))
+        object.__setattr__(self, "observed", frozen(n))
         object.__setattr__(self, "n_logn", float(xlogy(n, n).sum()))
 
     # --- construction ---
@@ -205,8 +186,8 @@ class CsIModel:
         ROI); ``observed`` replaces the release's coincident events (toys, Asimov).
         """
         rel = load_release(data_dir) if release is None else release
-        pe_edges = _check_edges(pe_edges, "pe_edges", 0.0, 60.0)
-        t_edges = _check_edges(t_edges, "t_edges", 0.0, 6.0)
+        pe_edges = check_edges(pe_edges, "pe_edges", 0.0, 60.0)
+        t_edges = check_edges(t_edges, "t_edges", 0.0, 6.0)
         if not detector_mass_kg > 0:
             raise ValueError(f"detector_mass_kg must be positive, got {detector_mass_kg}")
         if ss_model not in ("factorised", "binned"):
@@ -228,28 +209,12 @@ class CsIModel:
 
         # --- recoil grid, kernels, response matrix ---
         e_nr = np.geomspace(1.0, 50.0, 600) if e_nr_keV is None else np.asarray(e_nr_keV, dtype=float)
-        if e_nr.ndim != 1 or e_nr.size < 3 or np.any(np.diff(e_nr) <= 0) or e_nr[0] <= 0:
-            raise ValueError("e_nr_keV must be a positive increasing 1-d array")
-        comps = source.flux_components()
-        target = csi()
-        kernels = {
-            g: RecoilKernel.build(e_nr, target, [comps[f] for f in FLAVOURS if FLAVOUR_TIMING[f] == g], form_factor)
-            for g in GROUPS
-        }
-        trap = np.zeros_like(e_nr)
-        trap[1:] += 0.5 * np.diff(e_nr)
-        trap[:-1] += 0.5 * np.diff(e_nr)
-        exposure = float(detector_mass_kg) / u.TONNE_KG / u.SECONDS_PER_YEAR  # (per t yr) -> events
         n_fine = int(np.ceil(pe_edges[-1] / fine_pe_width - 1e-9))
         fine_edges = np.linspace(0.0, n_fine * fine_pe_width, n_fine + 1)
-        #: events per fine PE bin for a rate dR/dE_R in events/(t yr keV): (n_fine, n_E)
-        resp = response.pe_probabilities(e_nr, fine_edges) * (trap * exposure)[None, :]
-        unit = []
-        for f in FLAVOURS:
-            kern = kernels[FLAVOUR_TIMING[f]]
-            rate = kern.rate_per_isotope(charges=np.ones((len(target.isotopes), 1)))[kern.components.index(f)]
-            unit.append(rate @ resp.T)
-        unit = np.array(unit)
+        target = csi()
+        kernels, resp, unit = recoil_templates(
+            e_nr, target, source, form_factor, response, fine_edges, detector_mass_kg
+        )
         sm_charges = np.array([vector_charge(i.Z, i.N) for i in target.isotopes])
 
         # --- data and backgrounds ---
@@ -260,7 +225,7 @@ class CsIModel:
         step_us = 0.005
         lo, hi = offset_bounds_us
         nodes = np.linspace(lo, hi, int(np.ceil((hi - lo) / step_us)) + 1)
-        rows = [_time_rows_exact(t_edges, profiles, bkg_profiles, eps_t, shift_backgrounds, float(t)) for t in nodes]
+        rows = [time_rows_exact(t_edges, profiles, bkg_profiles, eps_t, shift_backgrounds, float(t)) for t in nodes]
         # bin-averaged energy efficiency tabulated in alpha_eff (same interpolation, 0.005 steps)
         efficiency = EnergyEfficiency.from_rows(rel.eff_coefficients)
         eff_nodes = np.linspace(-3.0, 3.0, 1201)
@@ -272,10 +237,10 @@ class CsIModel:
         if np.any(pulls[:5] <= 0):
             raise ValueError("pull widths must be positive")
         model = cls(
-            pe_edges=_frozen(pe_edges),
-            t_edges=_frozen(t_edges),
-            fine_edges=_frozen(fine_edges),
-            e_nr_keV=_frozen(e_nr),
+            pe_edges=frozen(pe_edges),
+            t_edges=frozen(t_edges),
+            fine_edges=frozen(fine_edges),
+            e_nr_keV=frozen(e_nr),
             response=response,
             efficiency=efficiency,
             timing_efficiency=eps_t,
@@ -283,21 +248,21 @@ class CsIModel:
             bkg_profiles=bkg_profiles,
             kernels=kernels,
             target=target,
-            response_matrix=_frozen(resp),
-            aggregate=_frozen(rebin_matrix(fine_edges, pe_edges).T),
-            unit_spectra=_frozen(unit),
-            sm_charges=_frozen(sm_charges),
-            sm_spectra=_frozen(_group_matrix() @ np.einsum("i,fik->fk", sm_charges**2, unit)),
-            ss=_frozen(ss),
-            bkg_pe=_frozen(bkg_pe),
-            tau_nodes=_frozen(nodes),
-            tau_y=_frozen(np.array([r[0] for r in rows])),
-            tau_d=_frozen(np.array([r[1] for r in rows]) * (nodes[1] - nodes[0])),
-            eff_nodes=_frozen(eff_nodes),
-            eff_y=_frozen(eff_y),
-            eff_d=_frozen(eff_d * (eff_nodes[1] - eff_nodes[0])),
+            response_matrix=frozen(resp),
+            aggregate=frozen(rebin_matrix(fine_edges, pe_edges).T),
+            unit_spectra=frozen(unit),
+            sm_charges=frozen(sm_charges),
+            sm_spectra=frozen(group_matrix() @ np.einsum("i,fik->fk", sm_charges**2, unit)),
+            ss=frozen(ss),
+            bkg_pe=frozen(bkg_pe),
+            tau_nodes=frozen(nodes),
+            tau_y=frozen(np.array([r[0] for r in rows])),
+            tau_d=frozen(np.array([r[1] for r in rows]) * (nodes[1] - nodes[0])),
+            eff_nodes=frozen(eff_nodes),
+            eff_y=frozen(eff_y),
+            eff_d=frozen(eff_d * (eff_nodes[1] - eff_nodes[0])),
             observed=observed,
-            pull_sigmas=_frozen(pulls),
+            pull_sigmas=frozen(pulls),
             bounds=((-0.99, 4.0), (-0.99, 2.0), (-0.99, 4.0), (-0.99, 4.0), (-3.0, 3.0), (float(lo), float(hi))),
             shift_backgrounds=bool(shift_backgrounds),
             form_factor=form_factor,
@@ -305,7 +270,7 @@ class CsIModel:
         )
         # curvature widths at the nominal point (preconditioner of the minimisers)
         h = model.hessian(np.zeros(6))
-        return dataclasses.replace(model, scales=_frozen(np.sqrt(2.0 / np.maximum(np.diag(h), 1e-12))))
+        return dataclasses.replace(model, scales=frozen(np.sqrt(2.0 / np.maximum(np.diag(h), 1e-12))))
 
     def with_observed(self, counts: np.ndarray) -> CsIModel:
         """The same model with other observed counts (n_pe, n_t) (a toy or Asimov data set)."""
@@ -315,11 +280,11 @@ class CsIModel:
         """The model for ``factor`` times the exposure: signal and every background scaled."""
         return dataclasses.replace(
             self,
-            ss=_frozen(self.ss * factor),
-            bkg_pe=_frozen(self.bkg_pe * factor),
-            unit_spectra=_frozen(self.unit_spectra * factor),
-            sm_spectra=_frozen(self.sm_spectra * factor),
-            response_matrix=_frozen(self.response_matrix * factor),
+            ss=frozen(self.ss * factor),
+            bkg_pe=frozen(self.bkg_pe * factor),
+            unit_spectra=frozen(self.unit_spectra * factor),
+            sm_spectra=frozen(self.sm_spectra * factor),
+            response_matrix=frozen(self.response_matrix * factor),
         )
 
     @property
@@ -341,7 +306,7 @@ class CsIModel:
     # --- time factors ---
     def time_rows_exact(self, offset: float) -> tuple[np.ndarray, np.ndarray]:
         """Time factors (prompt, delayed, BRN, NIN) x time bins and their offset derivatives, exact."""
-        return _time_rows_exact(
+        return time_rows_exact(
             self.t_edges, self.profiles, self.bkg_profiles, self.timing_efficiency, self.shift_backgrounds, offset
         )
 
@@ -349,20 +314,20 @@ class CsIModel:
         """Time factors (n, 4, n_t), first and second offset derivatives for offsets (n,), by cubic
         Hermite interpolation of the 5-ns table (exact values and derivatives at the nodes, C1 in
         between; error below 1e-8 of the bin content)."""
-        return _hermite(self.tau_nodes, self.tau_y, self.tau_d, offsets)
+        return hermite(self.tau_nodes, self.tau_y, self.tau_d, offsets)
 
     def efficiency_rows(self, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bin-averaged energy efficiency on the fine PE bins (n, n_fine) and its first and second
         alpha_eff derivatives, interpolated from a table in alpha_eff (0.005 steps; error below 1e-7,
         tested) -- as :meth:`EnergyEfficiency.bin_average`, without special functions per call."""
-        return _hermite(self.eff_nodes, self.eff_y, self.eff_d, alpha)
+        return hermite(self.eff_nodes, self.eff_y, self.eff_d, alpha)
 
     # --- spectra ---
     def spectra_from_charges(self, charges: dict[str, np.ndarray]) -> np.ndarray:
         """Signal spectra (..., 2 groups, n_fine) for per-flavour isotope charges {flavour: (..., n_iso)}."""
         q2 = np.stack([np.asarray(charges[f], dtype=float) ** 2 for f in FLAVOURS], axis=-2)  # (..., n_fl, n_iso)
         per_flavour = np.einsum("...fi,fik->...fk", q2, self.unit_spectra)
-        return np.einsum("gf,...fk->...gk", _group_matrix(), per_flavour)
+        return np.einsum("gf,...fk->...gk", group_matrix(), per_flavour)
 
     def nsi_spectra(
         self, eps_u: float | np.ndarray, eps_d: float | np.ndarray, flavours: Sequence[str] = ("nu_e",)
@@ -511,43 +476,6 @@ class CsIModel:
         """Hessian (6, 6) of -2 ln L at one point (see :meth:`evaluate`)."""
         s = self.sm_spectra if spectra is None else spectra
         return self.evaluate(x, s, pull_sigmas, hessian=True)[3][0]
-
-
-def _hermite(nodes: np.ndarray, y: np.ndarray, d: np.ndarray, at: np.ndarray):
-    """Cubic Hermite interpolation of a table y (n_nodes, ...) with derivatives d (times the node step)
-    at points ``at`` (n,): values, first and second derivatives (n, ...)."""
-    h = nodes[1] - nodes[0]
-    z = (np.asarray(at, dtype=float) - nodes[0]) / h
-    k = np.minimum(np.maximum(np.floor(z).astype(int), 0), nodes.size - 2)
-    s = (z - k).reshape((-1,) + (1,) * (y.ndim - 1))
-    y0, y1, d0, d1 = y[k], y[k + 1], d[k], d[k + 1]
-    s2, s3 = s * s, s * s * s
-    val = (2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * d0 + (3 * s2 - 2 * s3) * y1 + (s3 - s2) * d1
-    der = ((6 * s2 - 6 * s) * (y0 - y1) + (3 * s2 - 4 * s + 1) * d0 + (3 * s2 - 2 * s) * d1) / h
-    der2 = ((12 * s - 6) * (y0 - y1) + (6 * s - 4) * d0 + (6 * s - 2) * d1) / h**2
-    return val, der, der2
-
-
-def _group_matrix() -> np.ndarray:
-    """(2 groups, n_flavours) 0/1 matrix: which flavour arrives in which timing group."""
-    m = np.zeros((len(GROUPS), len(FLAVOURS)))
-    for k, f in enumerate(FLAVOURS):
-        m[_GROUP_INDEX[FLAVOUR_TIMING[f]], k] = 1.0
-    return m
-
-
-def _time_rows_exact(t_edges, profiles, bkg_profiles, eps_t, shift_backgrounds, offset):
-    rows, drows = [], []
-    knee, rate = eps_t.knee_us, eps_t.rate_per_us
-    for g in GROUPS:
-        t, dt = profiles[g].window_integrals(t_edges, offset, knee, rate)
-        rows.append(t)
-        drows.append(dt)
-    for name in ("brn", "nin"):
-        t, dt = bkg_profiles[name].window_integrals(t_edges, offset if shift_backgrounds else 0.0, knee, rate)
-        rows.append(t)
-        drows.append(dt if shift_backgrounds else np.zeros_like(dt))
-    return np.array(rows), np.array(drows)
 
 
 def model_from_config(cfg: dict, data_dir: str | Path) -> CsIModel:

@@ -244,6 +244,12 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     for name, bench in (config.get("benchmarks") or {}).items():
         if bench["model"] not in config.get("models", {}):
             out.append(f"config key 'benchmarks.{name}.model': {bench['model']!r} is not defined under 'models'")
+        grid = (config.get("limits") or {}).get("m_med_MeV")
+        if grid and not grid["min"] <= bench["m_med_MeV"] <= grid["max"]:  # Table 1 reads the fold's mass grid
+            out.append(
+                f"config key 'benchmarks.{name}.m_med_MeV': {bench['m_med_MeV']!r} MeV lies outside the mass grid "
+                f"limits.m_med_MeV [{grid['min']}, {grid['max']}] MeV; widen the grid or move the benchmark"
+            )
     return out
 
 

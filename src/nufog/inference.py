@@ -54,6 +54,7 @@ REFERENCES = ("background_only", "best_fit")
 #: expected-limit columns and their band N (in sigma)
 BANDS = {"expected_minus2": -2, "expected_minus1": -1, "expected_median": 0, "expected_plus1": 1, "expected_plus2": 2}
 _LOG_TOL = 1e-9  # relative precision of the coupling limits
+_BAND_TOL = 1e-7  # and of the expected limits (band edges)
 _SCAN_ELEMENTS = 4_000_000  # (points x bins) per evaluation of the bracket scan
 
 
@@ -142,18 +143,23 @@ def _coupling_for_events(data: Dataset, events: np.ndarray) -> np.ndarray:
 
 
 def _solve_increasing(
-    h: Callable[[np.ndarray, np.ndarray], np.ndarray], data: Dataset, coarse: Callable | None = None
+    h: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    data: Dataset,
+    coarse: Callable | None = None,
+    masses: np.ndarray | None = None,
+    tol: float = _LOG_TOL,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Root in G > 0 of an increasing criterion h(G, mass_index) at every mass; (G, found).
+    """Root in G > 0 of an increasing criterion h(G, mass_index) at every mass (or at the mass indices
+    ``masses``); (G, found), arrays over those masses.
 
     The bracket comes from a scan in the number of new-physics events (1e-3 to 1e8) of ``coarse`` (a
     cheap version of h, e.g. with the nuisances fixed; default h), then is widened with h itself, and
-    the root is refined by the Illinois method in log G.
+    the root is refined by the Illinois method in log G to ``tol``.
     """
-    n_mass = data.masses_MeV.size
-    midx = np.arange(n_mass)
+    midx = np.arange(data.masses_MeV.size) if masses is None else np.asarray(masses, dtype=int)
+    n_mass = midx.size
     events = np.geomspace(1e-3, 1e8, 56)
-    grid = _coupling_for_events(data, events[None, :] * np.ones((n_mass, 1)))  # (M, 56)
+    grid = _coupling_for_events(data, events[None, :] * np.ones((data.masses_MeV.size, 1)))[midx]  # (M, 56)
     crit = coarse or h
     flat_g, flat_m = grid.ravel(), np.repeat(midx, events.size)
     step = max(1, _SCAN_ELEMENTS // max(data.n_bins, 1))  # points per call: bounded memory on big grids
@@ -161,8 +167,9 @@ def _solve_increasing(
     values = values.reshape(grid.shape)
     above = values > 0
     first = np.where(above.any(axis=1), above.argmax(axis=1), events.size - 1)
-    lo = grid[midx, np.maximum(first - 1, 0)]
-    hi = grid[midx, first]
+    rows = np.arange(n_mass)
+    lo = grid[rows, np.maximum(first - 1, 0)]
+    hi = grid[rows, first]
     h_lo, h_hi = h(lo, midx), h(hi, midx)
     for _ in range(60):  # widen with the real criterion
         low_bad, high_bad = h_lo > 0, h_hi <= 0
@@ -177,7 +184,7 @@ def _solve_increasing(
     f_lo, f_hi = np.where(found, h_lo, -1.0), np.where(found, h_hi, 1.0)
     side = np.zeros(n_mass)
     for _ in range(100):
-        active = found & (x_hi - x_lo > _LOG_TOL)
+        active = found & (x_hi - x_lo > tol)
         if not active.any():
             break
         x = np.where(active, (x_lo * f_hi - x_hi * f_lo) / (f_hi - f_lo), x_lo)
@@ -196,6 +203,61 @@ def _solve_increasing(
     if found.any():  # the last evaluation is at the root: the fit status reported is the limit's own
         h(root[found], midx[found])
     return root, found
+
+
+def _solve_profiled(
+    h: Callable[[np.ndarray, np.ndarray], np.ndarray], data: Dataset, coarse: Callable, tol: float = _LOG_TOL
+) -> tuple[np.ndarray, np.ndarray]:
+    """Root of the profiled criterion h at every mass, started from the root of ``coarse`` (h with the
+    nuisances fixed, cheap): secant steps in log G, kept inside the bracket found on the way (bisection
+    when a step leaves it). A profiled root sits near the fixed one, so a few profiled fits per mass
+    replace the bracket scan; masses that do not converge in 16 steps fall back to
+    :func:`_solve_increasing`. Returns (G, found) like it.
+    """
+    g0, found0 = _solve_increasing(coarse, data, tol=1e-6)
+    n_mass = data.masses_MeV.size
+    midx = np.arange(n_mass)
+    x_prev = np.log(np.where(found0, g0, 1.0))
+    f_prev = h(np.exp(x_prev), midx)
+    # profiling the nuisances weakens a limit: the second point is 2 % above the fixed-nuisance root
+    x = x_prev + np.where(f_prev > 0, -0.02, 0.02)
+    f = h(np.exp(x), midx)
+    lo = np.full(n_mass, -np.inf)  # largest log G with h <= 0 so far, smallest with h > 0
+    hi = np.full(n_mass, np.inf)
+    for xs, fs in ((x_prev, f_prev), (x, f)):
+        lo = np.where(fs <= 0, np.maximum(lo, xs), lo)
+        hi = np.where(fs > 0, np.minimum(hi, xs), hi)
+    active = found0 & np.isfinite(f_prev) & np.isfinite(f)
+    done = np.zeros(n_mass, dtype=bool)
+    for _ in range(16):
+        rows = np.nonzero(active & ~done)[0]
+        if rows.size == 0:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_new = x[rows] - f[rows] * (x[rows] - x_prev[rows]) / (f[rows] - f_prev[rows])
+        lo_r, hi_r = lo[rows], hi[rows]
+        bracketed = np.isfinite(lo_r) & np.isfinite(hi_r)
+        step = np.clip(x_new - x[rows], -1.0, 1.0)  # at most a factor e per step before a bracket exists
+        x_new = np.where(np.isfinite(step), x[rows] + step, np.nan)
+        outside = ~np.isfinite(x_new) | (bracketed & ((x_new <= lo_r) | (x_new >= hi_r)))
+        x_new = np.where(outside & bracketed, 0.5 * (lo_r + hi_r), x_new)
+        bad = ~np.isfinite(x_new)
+        active[rows[bad]] = False
+        rows, x_new = rows[~bad], x_new[~bad]
+        f_new = h(np.exp(x_new), midx[rows])
+        converged = np.abs(x_new - x[rows]) < tol
+        x_prev[rows], f_prev[rows] = x[rows], f[rows]
+        x[rows], f[rows] = x_new, f_new
+        lo[rows] = np.where(f_new <= 0, np.maximum(lo[rows], x_new), lo[rows])
+        hi[rows] = np.where(f_new > 0, np.minimum(hi[rows], x_new), hi[rows])
+        active[rows[~np.isfinite(f_new)]] = False
+        done[rows[converged & np.isfinite(f_new)]] = True
+    root = np.exp(x)
+    if not done.all():  # no good start or slow: the bracket scan at those masses
+        rest = np.nonzero(~done)[0]
+        root[rest], ok = _solve_increasing(h, data, coarse, masses=rest, tol=tol)
+        done[rest] = ok
+    return np.where(done, root, np.nan), done
 
 
 def _band_factor(settings: LimitSettings, n_sigma: float) -> float:
@@ -269,7 +331,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
     crit, stat, asimov = criterion(data)
     # the bracket scan uses the nuisances fixed (cheap); the root itself is profiled
     coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
-    g_obs, found = _solve_increasing(crit, data, coarse)
+    g_obs, found = _solve_profiled(crit, data, coarse) if coarse else _solve_increasing(crit, data)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
     ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
@@ -286,7 +348,10 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
                 return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
 
             coarse_band = partial(band, stat=asimov_fixed) if asimov_fixed is not None else None
-            g_band, found_band = _solve_increasing(band, data, coarse_band)
+            if coarse_band is None:
+                g_band, found_band = _solve_increasing(band, data, tol=_BAND_TOL)
+            else:
+                g_band, found_band = _solve_profiled(band, data, coarse_band, tol=_BAND_TOL)
             out[col] = np.where(found_band, g_band, np.nan)
             ok &= found_band & asimov.ok
     out["fit_ok"] = ok

@@ -440,8 +440,10 @@ class Model:
             n = counts[idx]
             obj = self.nll2(mu, th, n)
             safe_mu = np.where(mu > 0, mu, np.inf)
-            grad = 2.0 * np.einsum("pb,pbk->pk", 1.0 - n / safe_mu, jac) + 2.0 * pull * xs
-            hess = 2.0 * np.einsum("pbk,pbl,pb->pkl", jac, jac, 1.0 / safe_mu)
+            # batched matrix products (BLAS): J^T r and J^T W J
+            jac_t = jac.transpose(0, 2, 1)
+            grad = 2.0 * (jac_t @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * xs
+            hess = 2.0 * (jac_t @ (jac / safe_mu[:, :, None]))
             hess[:, np.arange(n_par), np.arange(n_par)] += 2.0 * pull
             at_lo = (xs <= lower + 1e-12) & (grad > 0)
             at_hi = (xs >= upper - 1e-12) & (grad < 0)

@@ -23,6 +23,7 @@ from nufog.cevns import dsigma_dER
 from nufog.coherent import (
     DEFAULT_PE_EDGES,
     DEFAULT_T_EDGES,
+    CsICore,
     CsIModel,
     CsIResponse,
     EnergyEfficiency,
@@ -31,11 +32,7 @@ from nufog.coherent import (
     load_release,
     mediator_limit,
     nsi_charge,
-    nsi_chi2,
-    nsi_profile,
     nsi_scan,
-    nsi_valley,
-    profile_intervals,
     read_coefficients,
     read_events,
     sm_fit,
@@ -56,6 +53,11 @@ from nufog.sns import (
 from ..conftest import data_path
 
 T90 = 2.705543454095404  # chi2.ppf(0.9, 1)
+
+
+def nsi_chi2(model, eps_u, eps_d, flavours=("nu_e",), x0=None):
+    """The exact profiled fit (CsIModel) at one NSI point."""
+    return fit(model, model.nsi_spectra(eps_u, eps_d, flavours), x0=x0)
 
 
 @pytest.fixture(scope="module")
@@ -445,8 +447,9 @@ def test_sm_fit_reproduces_release(model):
     within 20 of 306; the error is the profile-likelihood one and cannot be below the Cramer-Rao
     bound 1/sqrt(sum s_ij^2 / mu_ij) of a pure counting fit (computed here from the templates), nor
     far above it (the nuisances add little: 29.4 -> 29.7). chi2 of a good fit: |chi2 - ndf| < 3 sqrt(2 ndf)."""
+    core = CsICore.build(model)
     t0 = time.perf_counter()
-    res = sm_fit(model)
+    res = sm_fit(core)
     elapsed = time.perf_counter() - t0
     assert elapsed < 5.0  # brief's speed target
     assert res["n_fit"] == pytest.approx(306.0, abs=20.0)
@@ -460,9 +463,11 @@ def test_sm_fit_reproduces_release(model):
 
 
 def test_nsi_scan_contains_sm_and_degenerate_band(model):
+    """The map on the shared core (nufog.coherent_nsi) against exact fits at single points."""
     eu = np.linspace(-0.2, 0.6, 15)
     ed = np.linspace(-0.2, 0.6, 15)
-    r = nsi_scan(eu, ed, model)
+    core = CsICore.build(model)
+    r = nsi_scan(eu, ed, core)
     d = r["delta_chi2"]
     assert d.shape == (15, 15) and d.min() >= -1e-6
     assert r["delta_chi2_sm"] < 4.61  # SM inside the 90 % CL (2 dof) region
@@ -475,7 +480,7 @@ def test_nsi_scan_contains_sm_and_degenerate_band(model):
     assert nsi_chi2(model, 0.2, 0.0).chi2 - chi_min > r["delta_chi2_sm"] + 3.0
     assert nsi_chi2(model, -0.2, 0.0).chi2 - chi_min > 20.0
     with pytest.raises(ValueError, match="eps grids"):
-        nsi_scan([], ed, model)
+        nsi_scan([], ed, core)
 
 
 @pytest.fixture(scope="module")
@@ -575,27 +580,6 @@ def test_model_is_immutable(model):
     other = model.with_observed(model.observed + 1.0)
     assert other.observed.sum() == model.observed.sum() + model.n_pe * model.n_t
     assert model.observed.sum() == 1578
-
-
-def test_nsi_valley_and_profiles(model):
-    """The valley follows the two degenerate bands (Q_nue = +-Q_SM): at eps_u = 0 the two minima in
-    eps_d lie near 0 and near 0.357 (closed form above); the 1-d profile along eps_d (eps_u = 0) has
-    two disjoint 90 % CL intervals (1 dof), one around each band."""
-    eu = np.linspace(-0.1, 0.1, 3)
-    ed = np.linspace(-0.3, 0.7, 51)
-    scan = nsi_scan(eu, ed, model)
-    bands = nsi_valley(scan["eps_u"], scan["eps_d"], scan["delta_chi2"])
-    mid = [b[np.argmin(np.abs(b[:, 0]))] for b in bands]
-    assert mid[0][1] == pytest.approx(0.0, abs=0.05) and mid[1][1] == pytest.approx(0.357, abs=0.05)
-    prof = nsi_profile(model, "eps_d", np.linspace(-0.3, 0.7, 41))
-    assert prof["fit_ok"].all()
-    ivals = profile_intervals(prof, model, 0.9)
-    assert len(ivals) == 2
-    (lo0, hi0, e0, _), (lo1, hi1, _, e1) = ivals
-    assert lo0 < 0.0 < hi0 < lo1 < 0.357 < hi1 and not (e0 or e1)
-    level = prof["chi2_min"] + T90
-    for v in (lo0, hi0, lo1, hi1):  # the interval ends are roots of the profiled Delta chi^2
-        assert nsi_chi2(model, 0.0, v).chi2 == pytest.approx(level, abs=1e-5)
 
 
 def test_analysis_input_validation(release):

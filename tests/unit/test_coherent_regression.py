@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nufog.coherent import CsIModel, fit, load_release, mediator_limit, nsi_chi2, sm_fit
+from nufog.coherent import CsICore, CsIModel, fit, load_release, mediator_limit, sm_fit
 
 from ..conftest import DATA_OR_MISSING, ROOT
 
@@ -41,13 +41,18 @@ def test_sm_prediction_and_fit(model, frozen):
     assert model.sm_prediction()["total"] == pytest.approx(frozen["n_sm"], rel=REL)
     no_t = CsIModel.build(load_release(RELEASE_DIR), timing_efficiency=None)
     assert no_t.sm_prediction()["total"] == pytest.approx(frozen["n_sm_without_timing_efficiency"], rel=REL)
-    res = sm_fit(model)
+    res = sm_fit(CsICore.build(model))
     assert res["fit_ok"]
-    for key in ("n_fit", "n_fit_err", "n_fit_err_low", "n_fit_err_high", "chi2", "n_background"):
+    # the SM fit runs on the shared likelihood core (issue 9): efficiency and time offset are template
+    # interpolations there; measured differences 6e-4 (n_fit), -1.9e-3 / +1.4e-3 (errors), 1.2e-5 (chi2)
+    for key, rel in (("n_fit", REL), ("n_fit_err", REL), ("n_fit_err_low", 3e-3), ("n_fit_err_high", 3e-3)):
+        assert res[key] == pytest.approx(frozen[key], rel=rel), key
+    for key in ("chi2", "n_background"):
         assert res[key] == pytest.approx(frozen[key], rel=REL), key
     assert res["ndf"] == frozen["ndf"] == 176
+    # alpha_eff 0.305 vs 0.312 and t_offset 0.0808 vs 0.0837 us: the interpolated shapes (see above)
     for name, value in frozen["nuisances"].items():
-        assert res["nuisances"][name] == pytest.approx(value, rel=REL, abs=1e-5), name
+        assert res["nuisances"][name] == pytest.approx(value, abs=0.01), name
 
 
 def test_nsi_sm_point(model, frozen):
@@ -55,7 +60,7 @@ def test_nsi_sm_point(model, frozen):
     the fixture's best point, and the SM chi^2. (The default grid is now -1..1, where the minimum of
     the flat valley is lower: see README.)"""
     nsi = frozen["nsi"]
-    best = nsi_chi2(model, *nsi["best_fit"])
+    best = fit(model, model.nsi_spectra(*nsi["best_fit"]))
     assert best.ok and best.chi2 == pytest.approx(nsi["chi2_min"], abs=1e-5)
     assert fit(model).chi2 - best.chi2 == pytest.approx(nsi["delta_chi2_sm"], rel=REL)
 

@@ -45,6 +45,7 @@ def test_run_name_outside_results_is_refused(paper_config, name):
         (("solar", "components"), [], "'solar.components'"),
         (("data", "retries"), "three", "must be of type"),
         (("grids", "e_ee_keV", "max"), 0.001, "min (0.01) must be below max"),
+        (("benchmarks", "scalar", "m_med_MeV"), 2.0e4, "'benchmarks.scalar.m_med_MeV': 20000.0 MeV lies outside"),
     ],
 )
 def test_bad_values_name_the_key(paper_config, path, value, message):

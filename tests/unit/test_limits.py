@@ -221,3 +221,21 @@ def test_couplings_validated_and_perturbative_edge_finite(setup, summaries):
     assert np.all(np.isfinite(d)) and d[0] > 1e3
     # at 100 TeV even |G| = 4 pi is eps = 4 pi / (sqrt 2 G_F m^2) ~ 8e-5 of G_F: allowed
     assert 0.0 <= d[1] < stats.delta_chi2_threshold(0.9)
+
+
+@pytest.mark.parametrize(
+    "model, m_med", [("universal_scalar", 5.0), ("universal_vector", 8.0), ("higgs_scalar", 333.0)]
+)
+def test_benchmark_events_from_the_fold_grid(setup, summaries, paper_config, model, m_med):
+    """Table 1 reads the fold file: its coefficients interpolated between grid masses equal the direct fold
+    at the benchmark mass (count_coefficients) to 1e-5."""
+    from nufog.analysis import fold_experiment
+    from nufog.fold import dataset_from_fold, signal_events_at
+
+    table, meta = fold_experiment(setup.files, paper_config, "xenonnt", [model])
+    data = dataset_from_fold(table, meta, model)
+    a, b = count_coefficients(setup.signal(model, summaries["xenonnt"]), np.array([m_med]))
+    for g in (1e-11, 1e-9):
+        assert signal_events_at(data, m_med, g).sum() == pytest.approx(a[0] * g + b[0] * g**2, rel=1e-5)
+    with pytest.raises(ValueError, match="outside its fold grid"):
+        signal_events_at(data, 2e4, 1e-10)

@@ -118,25 +118,9 @@ wildcard_constraints:
     experiment="|".join(sorted(map(re.escape, EXPERIMENTS), key=len, reverse=True)),
 
 
-def efficiency_tables():
-    return sorted(
-        {
-            e["efficiency"]["input"]
-            for e in config["experiments"].values()
-            if e.get("kind", "counting") == "counting" and e["efficiency"]["kind"] == "table"
-        }
-    )
-
-
-def analysis_inputs(wildcards=None):
-    """Everything the xenon counting analysis reads: solar files, binding energies, efficiency tables."""
-    return {**solar_inputs(), **cached("xe_binding", *efficiency_tables())}
-
-
-def analysis_params():
-    """Config sections of the xenon analysis (their hash goes into the provenance)."""
-    keys = ("solar", "xenon", "experiments", "models", "hadronic", "limits", "benchmarks", "grids")
-    return {k: config[k] for k in keys if k in config}
+def counting_experiments():
+    """The paper's counting data sets (one bin, an efficiency curve), in config order."""
+    return [e for e, c in config["experiments"].items() if c.get("kind", "counting") == "counting"]
 
 
 def models_using(experiment):
@@ -213,12 +197,6 @@ def paper_limit_files():
         for m in models
     ]
     return xenon + coherent_limit_outputs()
-
-
-def table_inputs(wildcards=None):
-    """Fold files of every data set (counts, SM expectations) and the counting inputs (benchmark events)."""
-    folds = {f"fold_{e}": res(f"fold/{e}.parquet") for e in config["experiments"]}
-    return {**folds, **analysis_inputs(), **cached("migdal_xe")}
 
 
 def all_outputs():

@@ -42,17 +42,16 @@ rule plot_fig1:
 rule plot_fig2:
     """Paper Fig. 2: CEvNS spectra for the SM and the benchmarks, with efficiencies."""
     input:
-        unpack(analysis_inputs),
+        spectra=res("rates/xenon_cevns_benchmarks.parquet"),
+        **{f"fold_{e}": res(f"fold/{e}.parquet") for e in counting_experiments()},
     output:
         pdf=res("figures/fig2_spectra.pdf"),
         png=report(res("figures/fig2_spectra.png"), caption="../report/fig2.rst", category="Limits"),
     log:
         logs("figures/fig2.log"),
     params:
-        analysis=analysis_params(),
         fig=config["figures"]["fig2"],
         version=VERSION,
-        input_sha256=input_sha256,
     conda:
         "../envs/analysis.yaml"
     script:

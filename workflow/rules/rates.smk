@@ -24,3 +24,26 @@ rule tabulate_rates:
         "../envs/analysis.yaml"
     script:
         "../../scripts/tabulate_rates.py"
+
+
+rule benchmark_spectra:
+    """dR/dE_nr in xenon for the SM and Table 1's benchmark points, on the folding grid (Fig. 2)."""
+    input:
+        unpack(lambda wc: solar_inputs()),
+    output:
+        res("rates/xenon_cevns_benchmarks.parquet"),
+    log:
+        logs("rates/xenon_cevns_benchmarks.log"),
+    params:
+        solar=config["solar"],
+        xenon=config["xenon"],
+        hadronic=config.get("hadronic"),
+        models={b["model"]: config["models"][b["model"]] for b in config["benchmarks"].values()},
+        benchmarks=config["benchmarks"],
+        e_nr_keV=config["limits"]["e_nr_keV"],
+        version=VERSION,
+        input_sha256=input_sha256,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../../scripts/tabulate_benchmark_spectra.py"

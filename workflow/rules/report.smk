@@ -5,7 +5,7 @@
 
 localrules:
     report_tables,
-    report_closure_table,
+    report_closure_tables,
     hepdata,
 
 
@@ -42,21 +42,26 @@ rule report_tables:
         "../../scripts/report_pages.py"
 
 
-rule report_closure_table:
-    """A closure-test table (results/{run}/closure/*.csv) as an HTML page of the report."""
-    input:
-        table=res("closure/{name}.csv"),
-    output:
-        table=report(res("report/closure/{name}.html"), caption="../report/closure_table.rst", category="Closure tests"),
-    log:
-        logs("report/closure_{name}.log"),
-    params:
-        titles=lambda wc: {"table": f"Closure test: {wc.name}"},
-        version=VERSION,
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../../scripts/report_pages.py"
+if closure_tables():
+
+    rule report_closure_tables:
+        """The closure-test tables (results/{run}/closure/*.csv) as HTML pages of the report, in one job."""
+        input:
+            **{n: res(f"closure/{n}.csv") for n in closure_tables()},
+        output:
+            **{
+                n: report(res(f"report/closure/{n}.html"), caption="../report/closure_table.rst", category="Closure tests")
+                for n in closure_tables()
+            },
+        log:
+            logs("report/closure_tables.log"),
+        params:
+            titles={n: f"Closure test: {n}" for n in closure_tables()},
+            version=VERSION,
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../../scripts/report_pages.py"
 
 
 rule hepdata:
