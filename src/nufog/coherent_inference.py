@@ -1,5 +1,5 @@
 """COHERENT CsI 2021 exact light-mediator limits (physics.md section 5) on the profiled fits of
-:mod:`nufog.coherent_profile`: ``results/coherent/limits_exact_{model}.parquet``, the cross-check of the
+:mod:`nufog.coherent_profile`: ``results/{run}/coherent/limits_exact_{model}.parquet``, the cross-check of the
 shared likelihood core's COHERENT limits. The SM fit and the NSI scan run on the core
 (:mod:`nufog.coherent_fits`). Long scans log their progress (:class:`nufog.progress.Progress`).
 """

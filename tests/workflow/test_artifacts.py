@@ -48,7 +48,7 @@ def test_tables(built):
     assert not summary.isna().any().any()
     # m^2 scaling above the plateau: 100 MeV limit well above the 1 MeV one
     assert (summary["limit_at_100MeV"] > summary["limit_at_1MeV"]).all()
-    # one row per limit curve in results/limits (data sets, combinations, COHERENT)
+    # one row per limit curve in results/{run}/limits (data sets, combinations, COHERENT)
     assert len(summary) == len(list((built / "results/ci/limits").glob("*.parquet")))
 
 
