@@ -6,7 +6,7 @@
   ``--masses M`` masses (the cost is proportional to masses x toys; the figure for 200 masses x 2000 toys
   is extrapolated from the measured rate and printed as such).
 
-    PYTHONPATH=src python benchmarks/bench_toys_fc.py --fold-dir results/fold [--toys 100 --masses 200]
+    PYTHONPATH=src python benchmarks/bench_toys_fc.py --fold-dir results/paper/fold [--toys 100 --masses 200]
 
 Prints wall and CPU seconds (one process; pin it with ``taskset -c 1`` for one core).
 """
@@ -49,7 +49,7 @@ def run(label, data, settings, expected=True):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fold-dir", type=Path, default=ROOT / "results" / "fold")
+    parser.add_argument("--fold-dir", type=Path, default=ROOT / "results" / "paper" / "fold")
     parser.add_argument("--model", default="universal_scalar")
     parser.add_argument("--toys", type=int, default=100, help="toys per tested coupling (default 100, the minimum)")
     parser.add_argument("--masses", type=int, default=200, help="masses of the toy run (log-spaced subset)")

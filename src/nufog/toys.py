@@ -156,7 +156,7 @@ def toy_cls_limits(data: Dataset, settings, expected: bool = True) -> dict[str, 
     asymptotic (Asimov) ones of ``cls_mode: asymptotic``. Extra column ``coupling_limit_mc_error``: the
     Monte-Carlo standard error of the limit (binomial errors of p_{s+b} and 1 - p_b at the limit, through
     the slope of ln CL_s over the initial bracket). ``fit_ok`` is False where more than 1 % of the toy
-    fits failed or no crossing was found.
+    fits failed at the last tested G (next to the limit) or no crossing was found.
     """
     from nufog.inference import _coupling_for_events, _Statistic, coupling_limits
     from nufog.progress import Progress
@@ -217,7 +217,7 @@ class _ToyChunk:
         self.sb_theta = self.sb_free_theta = None  # set at the first evaluation
         self.sb_free_g = np.repeat(guess, t)
         self.guess = guess
-        self.failed = np.zeros(n)  # largest fraction of failed toy fits seen per mass
+        self.failed = np.zeros(n)  # fraction of failed toy fits at the latest evaluation (next to the root)
         self.p_sb, self.one_minus_pb = np.full(n, np.nan), np.full(n, np.nan)  # at the latest evaluation
 
     def cls(self, g: np.ndarray, sub: np.ndarray) -> np.ndarray:
@@ -248,7 +248,7 @@ class _ToyChunk:
         q_b = np.where(self.b_best_g[rows] > g_rep, 0.0, q_b)
         ok_b = cond_b.ok & self.b_best_ok[rows]
         fail = 1.0 - np.minimum(ok_sb.reshape(-1, t).mean(axis=1), ok_b.reshape(-1, t).mean(axis=1))
-        self.failed[sub] = np.maximum(self.failed[sub], fail)
+        self.failed[sub] = fail
         threshold = (q_obs - _TIE)[:, None]
         p_sb = (q_sb.reshape(-1, t) >= threshold).mean(axis=1)
         one_minus_pb = np.maximum((q_b.reshape(-1, t) >= threshold).mean(axis=1), 1.0 / t)
