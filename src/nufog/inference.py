@@ -39,6 +39,7 @@ from scipy.special import gammaincc, log_ndtr, ndtr, ndtri
 
 from nufog.feldman_cousins import feldman_cousins_interval
 from nufog.likelihood import Dataset, Model
+from nufog.roots import illinois_log
 from nufog.stats import delta_chi2_threshold, poisson_ppf
 
 __all__ = [
@@ -194,23 +195,7 @@ def _solve_increasing(
     found = (h_lo <= 0) & (h_hi > 0) & np.isfinite(h_lo) & np.isfinite(h_hi)
     x_lo, x_hi = np.log(lo), np.log(hi)
     f_lo, f_hi = np.where(found, h_lo, -1.0), np.where(found, h_hi, 1.0)
-    side = np.zeros(n_mass)
-    for _ in range(100):
-        active = found & (x_hi - x_lo > tol)
-        if not active.any():
-            break
-        x = np.where(active, (x_lo * f_hi - x_hi * f_lo) / (f_hi - f_lo), x_lo)
-        x = np.clip(x, x_lo + 0.01 * (x_hi - x_lo), x_hi - 0.01 * (x_hi - x_lo))
-        f = np.zeros(n_mass)
-        f[active] = h(np.exp(x[active]), midx[active])
-        upper = active & (f > 0)
-        lower = active & ~upper
-        x_hi, f_hi = np.where(upper, x, x_hi), np.where(upper, f, f_hi)
-        x_lo, f_lo = np.where(lower, x, x_lo), np.where(lower, f, f_lo)
-        # Illinois: halve the stale end's value when the same end moves twice
-        f_lo = np.where(upper & (side > 0), 0.5 * f_lo, f_lo)
-        f_hi = np.where(lower & (side < 0), 0.5 * f_hi, f_hi)
-        side = np.where(upper, 1.0, np.where(lower, -1.0, side))
+    x_lo, x_hi = illinois_log(h, x_lo, x_hi, f_lo, f_hi, found, midx, tol, max_iter=100, clip=0.01)
     root = np.exp(0.5 * (x_lo + x_hi))
     if found.any():  # the last evaluation is at the root: the fit status reported is the limit's own
         h(root[found], midx[found])

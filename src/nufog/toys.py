@@ -22,6 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from nufog.likelihood import Dataset, Model
+from nufog.roots import illinois_log
 from nufog.stats import poisson_ppf
 
 log = logging.getLogger(__name__)
@@ -277,21 +278,7 @@ class _ToyChunk:
                 h_hi[high_bad] = self.h(hi[high_bad], every[high_bad])
         found = (h_lo <= 0) & (h_hi > 0)
         x_lo, x_hi = np.log(lo), np.log(hi)
-        side = np.zeros(n)
-        for _ in range(60):  # Illinois in log G
-            active = found & (x_hi - x_lo > _LOG_TOL)
-            if not active.any():
-                break
-            x = (x_lo * h_hi - x_hi * h_lo) / (h_hi - h_lo)
-            x = np.clip(x, x_lo + 0.02 * (x_hi - x_lo), x_hi - 0.02 * (x_hi - x_lo))
-            f = np.zeros(n)
-            f[active] = self.h(np.exp(x[active]), every[active])
-            upper, lower = active & (f > 0), active & (f <= 0)
-            x_hi, h_hi = np.where(upper, x, x_hi), np.where(upper, f, h_hi)
-            x_lo, h_lo = np.where(lower, x, x_lo), np.where(lower, f, h_lo)
-            h_lo = np.where(upper & (side > 0), 0.5 * h_lo, h_lo)
-            h_hi = np.where(lower & (side < 0), 0.5 * h_hi, h_hi)
-            side = np.where(upper, 1.0, np.where(lower, -1.0, side))
+        x_lo, x_hi = illinois_log(self.h, x_lo, x_hi, h_lo, h_hi, found, every, _LOG_TOL, max_iter=60, clip=0.02)
         root = np.exp(0.5 * (x_lo + x_hi))
         # binomial errors of p_{s+b} and 1 - p_b (at the latest evaluation, within _LOG_TOL of the root)
         # through the slope of ln CL_s in ln G over the initial bracket
