@@ -440,6 +440,8 @@ class Model:
             return mu, jac
 
         stalled = np.zeros(p, dtype=bool)
+        # a step accepted at full length was evaluated with its Jacobian: the next iteration reuses it
+        cached, mu_c, jac_c = np.zeros(p, dtype=bool), None, None
         n_iter = 0
         for _ in range(max_iter):
             idx = np.nonzero(~done)[0]
@@ -447,7 +449,15 @@ class Model:
                 break
             n_iter += 1
             xs = x[idx]
-            mu, jac = state(xs, idx)
+            old = cached[idx]
+            if old.any():
+                mu, jac = np.empty((idx.size,) + mu_c.shape[1:]), np.empty((idx.size,) + jac_c.shape[1:])
+                mu[old], jac[old] = mu_c[idx[old]], jac_c[idx[old]]
+                if not old.all():
+                    mu[~old], jac[~old] = state(xs[~old], idx[~old])
+            else:
+                mu, jac = state(xs, idx)
+            cached[idx] = False
             th = xs[:, :k_nuis]
             n = counts[idx]
             cen = None if centres is None else centres[idx]
@@ -480,14 +490,18 @@ class Model:
             cen = None if cen is None else cen[move, :k_nuis]
             t = np.ones(idx.size)
             accepted = np.zeros(idx.size, dtype=bool)
-            for _ in range(40):
+            for k in range(40):
                 trial = np.clip(xs + t[:, None] * step, lower, upper)
-                mu_t, _ = self.evaluate(
-                    trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=False
+                mu_t, jac_t = self.evaluate(
+                    trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=k == 0, d_g=free_g
                 )
                 obj_t = self.nll2(mu_t, trial[:, :k_nuis], n, cen)
                 good = ~accepted & (obj_t <= obj + 1e-12 * np.abs(obj))
                 x[idx[good]] = trial[good]
+                if k == 0 and good.any():
+                    if mu_c is None:
+                        mu_c, jac_c = np.empty((p,) + mu_t.shape[1:]), np.empty((p,) + jac_t.shape[1:])
+                    mu_c[idx[good]], jac_c[idx[good]], cached[idx[good]] = mu_t[good], jac_t[good], True
                 accepted |= good
                 if accepted.all():
                     break
