@@ -258,6 +258,7 @@ class _Part:
     norms: tuple[tuple[int, str, float], ...]  # (nuisance index, kind, sigma)
     shapes: tuple[tuple[int, np.ndarray, np.ndarray, str], ...]  # (index, up - nom, down - nom, interpolation)
     is_signal: bool
+    has_quad: bool = True  # a signal with a term quadratic in G (a sample: unused)
 
 
 @dataclass
@@ -310,7 +311,10 @@ class Model:
                 else:
                     norms.append((k, m.kind, m.sigma))
                     self.lower[k] = max(self.lower[k], m.lower_bound)
-            parts.append(_Part(nominal, tuple(norms), tuple(shapes), is_signal))
+            has_quad = is_signal and (
+                bool(np.any(nominal[1])) or any(np.any(u[1]) or np.any(d[1]) for _, u, d, _ in shapes)
+            )
+            parts.append(_Part(nominal, tuple(norms), tuple(shapes), is_signal, has_quad))
         self._parts = tuple(parts)
         self.observed = data.observed
 
@@ -331,8 +335,8 @@ class Model:
         jac = np.zeros((p, self.observed.size, n_par)) if jacobian else None
         coefficients: dict[tuple[int, str], tuple[np.ndarray, ...]] = {}  # a nuisance acts on several parts
         for part in self._parts:
-            if part.is_signal:
-                lin, quad = part.nominal[0][midx], part.nominal[1][midx]
+            if part.is_signal:  # quad None: no term quadratic in G (skipped, same numbers)
+                lin, quad = part.nominal[0][midx], part.nominal[1][midx] if part.has_quad else None
             else:
                 tmpl = part.nominal  # (B,): broadcast against (P, B) below; replaced, never modified in place
             shape_grads = []
@@ -341,16 +345,19 @@ class Model:
                     coefficients[k, interp] = _shape_coefficients(theta[:, k], interp)
                 c_up, c_down, dc_up, dc_down = coefficients[k, interp]
                 if part.is_signal:
-                    lin = lin + c_up[:, None] * d_up[0][midx] + c_down[:, None] * d_down[0][midx]
-                    quad = quad + c_up[:, None] * d_up[1][midx] + c_down[:, None] * d_down[1][midx]
-                    d_lin = dc_up[:, None] * d_up[0][midx] + dc_down[:, None] * d_down[0][midx]
-                    d_quad = dc_up[:, None] * d_up[1][midx] + dc_down[:, None] * d_down[1][midx]
-                    shape_grads.append((k, d_lin * g[:, None] + d_quad * (g * g)[:, None]))
+                    up0, down0 = d_up[0][midx], d_down[0][midx]
+                    lin = lin + c_up[:, None] * up0 + c_down[:, None] * down0
+                    d_shape = (dc_up[:, None] * up0 + dc_down[:, None] * down0) * g[:, None]
+                    if quad is not None:
+                        up1, down1 = d_up[1][midx], d_down[1][midx]
+                        quad = quad + c_up[:, None] * up1 + c_down[:, None] * down1
+                        d_shape = d_shape + (dc_up[:, None] * up1 + dc_down[:, None] * down1) * (g * g)[:, None]
+                    shape_grads.append((k, d_shape))
                 else:
                     tmpl = tmpl + (c_up[:, None] * d_up + c_down[:, None] * d_down)
                     shape_grads.append((k, dc_up[:, None] * d_up + dc_down[:, None] * d_down))
             if part.is_signal:
-                tmpl = lin * g[:, None] + quad * (g * g)[:, None]
+                tmpl = lin * g[:, None] if quad is None else lin * g[:, None] + quad * (g * g)[:, None]
             factor = np.ones(p)
             dlog = []
             for k, kind, sigma in part.norms:
@@ -369,7 +376,7 @@ class Model:
                 for k, dl in dlog:
                     jac[:, :, k] += (dl * factor)[:, None] * tmpl
                 if d_g and part.is_signal:
-                    jac[:, :, -1] += factor[:, None] * (lin + 2.0 * quad * g[:, None])
+                    jac[:, :, -1] += factor[:, None] * (lin if quad is None else lin + 2.0 * quad * g[:, None])
         return mu, jac
 
     def nll2(
