@@ -5,11 +5,10 @@ core samples and signals (:mod:`nufog.coherent_dataset`) in the fold format of :
 import logging
 import time
 
-from nufog import io
 from nufog.coherent import model_from_config
 from nufog.coherent_dataset import fold_coherent
 from nufog.config import log_grid
-from nufog.fold import FOLD_UNITS
+from nufog.fold import write_fold
 from nufog.inputs import checksums
 from nufog.scripting import run
 
@@ -23,16 +22,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     masses = log_grid(params["masses"])
     table, meta = fold_coherent(csi, params["models"], masses, params["label"], params["hadronic"])
     meta["dataset"] = name
-    log.info(
-        "%s: %d bins, %d rows (models %s) in %.2f s",
-        name,
-        len(meta["observed"]),
-        len(table),
-        ", ".join(meta["models"]),
-        time.perf_counter() - start,
-    )
     config = {k: v for k, v in params.items() if k not in ("wildcards", "version", "input_sha256")}
-    io.write_table(table, outputs["0"], FOLD_UNITS, io.provenance(config, checksums(inputs)), meta)
+    write_fold(table, meta, outputs["0"], config, checksums(inputs), time.perf_counter() - start, log)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,8 @@ per flux group and the new-physics coefficients of every model that uses the dat
 import logging
 import time
 
-from nufog import io
 from nufog.analysis import fold_experiment
-from nufog.fold import FOLD_UNITS
+from nufog.fold import write_fold
 from nufog.inputs import checksums
 from nufog.scripting import run
 
@@ -19,15 +18,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     config = {k: v for k, v in params.items() if k not in ("wildcards", "version", "input_sha256")}
     start = time.perf_counter()
     table, meta = fold_experiment(inputs, config, name, list(params["models"]))
-    log.info(
-        "%s: %d bins, %d rows (models %s) in %.2f s",
-        name,
-        len(meta["observed"]),
-        len(table),
-        ", ".join(meta["models"]),
-        time.perf_counter() - start,
-    )
-    io.write_table(table, outputs["0"], FOLD_UNITS, io.provenance(config, checksums(inputs)), meta)
+    write_fold(table, meta, outputs["0"], config, checksums(inputs), time.perf_counter() - start, log)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ alike (physics.md section 8); the other solar components (hep, pp, 7Be, CNO) for
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nufog import io
 from nufog.datasets import BinnedData, Response
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
 
@@ -250,3 +252,25 @@ def signal_events_at(data: Dataset, m_med_MeV: float, coupling: float) -> np.nda
             elif np.any(v != 0):
                 coeff[k, b] = CubicSpline(x, v)(at)
     return coeff[0] * abs(coupling) + coeff[1] * coupling**2
+
+
+def write_fold(
+    table: pd.DataFrame,
+    meta: Mapping[str, Any],
+    path: str,
+    config: Mapping[str, Any],
+    input_sha256: Mapping[str, str],
+    seconds: float,
+    log: logging.Logger,
+) -> None:
+    """The fold rules' last step: log one summary line and write the fold file with its provenance (the
+    config keys the rule used and its inputs' sha256)."""
+    log.info(
+        "%s: %d bins, %d rows (models %s) in %.2f s",
+        meta["dataset"],
+        len(meta["observed"]),
+        len(table),
+        ", ".join(meta["models"]),
+        seconds,
+    )
+    io.write_table(table, path, FOLD_UNITS, io.provenance(config, input_sha256), meta)
