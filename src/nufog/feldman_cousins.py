@@ -161,9 +161,7 @@ def asymptotic_limits(data: Dataset, settings, expected: bool = True) -> dict[st
     interval reaches G = 0), ``fit_ok`` and, if ``expected``, the band columns of
     :data:`nufog.inference.BANDS` (Asimov, :func:`band_factor`).
     """
-    from functools import partial
-
-    from nufog.inference import _BAND_TOL, BANDS, _solve_increasing, _solve_profiled, _Statistic
+    from nufog.inference import _solve_increasing, _solve_profiled, _Statistic, asimov_bands
 
     log_alpha = np.log(1.0 - settings.cl)
 
@@ -184,23 +182,10 @@ def asymptotic_limits(data: Dataset, settings, expected: bool = True) -> dict[st
     ok = found & stat.ok & asimov.ok
     out["coupling_lower"], ok_lower = _lower_end(stat, asimov, log_alpha)
     ok &= ok_lower
-    if expected:  # as in inference.coupling_limits: brackets with the nuisances fixed, profiled roots
-        fixed = data.without_nuisances()
-        asimov_fixed = None
-        if data.nuisances:
-            asimov_fixed = _Statistic(fixed.with_observed(fixed.expected_sm()), "background_only")
-        for col, n_sigma in BANDS.items():
-            target = band_factor(settings.cl, n_sigma)
-
-            def band(g, midx, target=target, stat=asimov):
-                return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
-
-            if asimov_fixed is None:
-                g_band, found_band = _solve_increasing(band, data, tol=_BAND_TOL)
-            else:
-                g_band, found_band = _solve_profiled(band, data, partial(band, stat=asimov_fixed), tol=_BAND_TOL)
-            out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band & asimov.ok
+    if expected:  # Asimov band edges, as in inference.coupling_limits, with FC's f(N)
+        bands, ok_bands = asimov_bands(data, asimov, lambda n_sigma: band_factor(settings.cl, n_sigma))
+        out.update(bands)
+        ok &= ok_bands
     out["fit_ok"] = ok
     return out
 

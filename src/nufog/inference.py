@@ -339,27 +339,38 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
     ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
-        # the band brackets come from the Asimov statistic with the nuisances fixed (cheap), like the
-        # observed limit's; each band edge is then solved with the profiled statistic
-        fixed = data.without_nuisances()
-        asimov_fixed = None
-        if data.nuisances:
-            asimov_fixed = _Statistic(fixed.with_observed(fixed.expected_sm()), "background_only")
-        for col, n_sigma in BANDS.items():
-            target = _band_factor(settings, n_sigma)
-
-            def band(g, midx, target=target, stat=asimov):
-                return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
-
-            coarse_band = partial(band, stat=asimov_fixed) if asimov_fixed is not None else None
-            if coarse_band is None:
-                g_band, found_band = _solve_increasing(band, data, tol=_BAND_TOL)
-            else:
-                g_band, found_band = _solve_profiled(band, data, coarse_band, tol=_BAND_TOL)
-            out[col] = np.where(found_band, g_band, np.nan)
-            ok &= found_band & asimov.ok
+        bands, ok_bands = asimov_bands(data, asimov, lambda n_sigma: _band_factor(settings, n_sigma))
+        out.update(bands)
+        ok &= ok_bands
     out["fit_ok"] = ok
     return out
+
+
+def asimov_bands(
+    data: Dataset, asimov: _Statistic, factor: Callable[[float], float]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Expected-limit columns (:data:`BANDS`) by the Asimov recipe: the band edge N at every mass is the G
+    where sqrt(q_A(G)) = ``factor(N)`` (the method's f(N)), with ``asimov`` the statistic on the Asimov data
+    set. Brackets come from the Asimov statistic with the nuisances fixed (cheap), like the observed
+    limit's; each edge is then solved with the profiled statistic. Returns (columns, ok per mass)."""
+    fixed = data.without_nuisances()
+    asimov_fixed = None
+    if data.nuisances:
+        asimov_fixed = _Statistic(fixed.with_observed(fixed.expected_sm()), "background_only")
+    out, ok = {}, np.ones(data.masses_MeV.size, dtype=bool)
+    for col, n_sigma in BANDS.items():
+        target = factor(n_sigma)
+
+        def band(g, midx, target=target, stat=asimov):
+            return np.sqrt(np.maximum(stat(g, midx), 0.0)) - target
+
+        if asimov_fixed is None:
+            g_band, found_band = _solve_increasing(band, data, tol=_BAND_TOL)
+        else:
+            g_band, found_band = _solve_profiled(band, data, partial(band, stat=asimov_fixed), tol=_BAND_TOL)
+        out[col] = np.where(found_band, g_band, np.nan)
+        ok &= found_band & asimov.ok
+    return out, ok
 
 
 # --- one-bin exact methods ---------------------------------------------------------------------------------
