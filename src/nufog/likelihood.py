@@ -1,6 +1,7 @@
 """One binned Poisson likelihood for every data set, with named nuisance parameters (physics.md section 8).
 
-A :class:`Dataset` has analysis bins i with observed counts n_i and expected counts
+A :class:`Dataset` (the data classes live in :mod:`nufog.binned`, re-exported here) has analysis bins i
+with observed counts n_i and expected counts
 
     mu_i(G, theta) = sum_c f_c(theta) T_ci(theta) + sum_g f_g(theta) [ L_gi(m) G + Q_gi(m) G^2 ]
 
@@ -27,9 +28,11 @@ converge, or that ends with a nuisance on a bound, is reported with ``ok = False
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
+
+from nufog.binned import INTERPOLATIONS, MODIFIER_KINDS, Dataset, Modifier, Sample, Signal, combine
 
 __all__ = [
     "Modifier",
@@ -40,196 +43,15 @@ __all__ = [
     "Model",
     "FitResult",
     "MODIFIER_KINDS",
+    "INTERPOLATIONS",
+    "THETA_BOUND",
+    "FREE_BOUND",
 ]
 
-MODIFIER_KINDS = ("normal", "lognormal", "shape")
-INTERPOLATIONS = ("linear", "quadratic")
 #: |theta| bound of a constrained nuisance (a pull of 5 sigma is never a physical fit)
 THETA_BOUND = 5.0
 #: |theta| bound of an unconstrained (free) nuisance
 FREE_BOUND = 1e3
-
-
-@dataclass(frozen=True, eq=False)
-class Modifier:
-    """A named nuisance acting on one sample or signal (see the module docstring)."""
-
-    nuisance: str
-    kind: str
-    sigma: float = 0.0
-    down: np.ndarray | None = None
-    up: np.ndarray | None = None
-    interpolation: str = "quadratic"
-
-    def __post_init__(self) -> None:
-        if self.kind not in MODIFIER_KINDS:
-            raise ValueError(f"nuisance {self.nuisance!r}: kind must be one of {MODIFIER_KINDS}, got {self.kind!r}")
-        if self.kind == "shape":
-            if self.down is None or self.up is None:
-                raise ValueError(f"shape nuisance {self.nuisance!r} needs templates at -1 and +1 sigma")
-            if self.interpolation not in INTERPOLATIONS:
-                raise ValueError(f"shape nuisance {self.nuisance!r}: interpolation must be one of {INTERPOLATIONS}")
-            for name in ("down", "up"):
-                arr = np.asarray(getattr(self, name), dtype=float)
-                if not np.all(np.isfinite(arr)):
-                    raise ValueError(f"shape nuisance {self.nuisance!r}: {name} template is not finite")
-                object.__setattr__(self, name, arr)
-        elif not (np.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"nuisance {self.nuisance!r}: relative sigma must be finite and > 0, got {self.sigma!r}")
-
-    @property
-    def lower_bound(self) -> float:
-        """Smallest theta keeping a normal factor positive (1 + sigma theta > 0)."""
-        return -1.0 / self.sigma + 1e-9 if self.kind == "normal" else -np.inf
-
-
-def _check_template(values: np.ndarray, what: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what}: template has non-finite values")
-    return arr
-
-
-@dataclass(frozen=True, eq=False)
-class Sample:
-    """A coupling-independent template (events per bin) with its modifiers."""
-
-    name: str
-    nominal: np.ndarray
-    modifiers: tuple[Modifier, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "nominal", _check_template(self.nominal, f"sample {self.name!r}"))
-        if self.nominal.ndim != 1:
-            raise ValueError(f"sample {self.name!r}: nominal must be 1-d (bins)")
-        if np.any(self.nominal < 0):
-            raise ValueError(f"sample {self.name!r}: negative expected events")
-        for m in self.modifiers:
-            if m.kind == "shape" and (m.down.shape != self.nominal.shape or m.up.shape != self.nominal.shape):
-                raise ValueError(f"sample {self.name!r}: shape nuisance {m.nuisance!r} has the wrong template shape")
-
-
-@dataclass(frozen=True, eq=False)
-class Signal:
-    """New-physics terms of one flux group: ``terms`` (2, n_mass, n_bins) = (linear, quadratic) in G.
-
-    A shape modifier's ``down`` and ``up`` have the shape of ``terms``.
-    """
-
-    name: str
-    terms: np.ndarray
-    modifiers: tuple[Modifier, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "terms", _check_template(self.terms, f"signal {self.name!r}"))
-        if self.terms.ndim != 3 or self.terms.shape[0] != 2:
-            raise ValueError(f"signal {self.name!r}: terms must have shape (2, n_mass, n_bins)")
-        if np.any(self.terms[1] < 0):
-            raise ValueError(f"signal {self.name!r}: the quadratic term must be >= 0")
-        for m in self.modifiers:
-            if m.kind == "shape" and (m.down.shape != self.terms.shape or m.up.shape != self.terms.shape):
-                raise ValueError(f"signal {self.name!r}: shape nuisance {m.nuisance!r} has the wrong template shape")
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """Observed counts, samples and signals of one data set (or a combination) for one mediator model.
-
-    ``masses_MeV`` is the mediator-mass grid of the signal terms; ``free`` names unconstrained nuisances.
-    """
-
-    name: str
-    observed: np.ndarray
-    samples: tuple[Sample, ...]
-    signals: tuple[Signal, ...] = ()
-    masses_MeV: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    free: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        n = _check_template(self.observed, f"data set {self.name!r} observed counts")
-        if n.ndim != 1 or n.size == 0 or np.any(n < 0):
-            raise ValueError(f"data set {self.name!r}: observed counts must be a non-empty 1-d array >= 0")
-        object.__setattr__(self, "observed", n)
-        masses = np.atleast_1d(np.asarray(self.masses_MeV, dtype=float))
-        object.__setattr__(self, "masses_MeV", masses)
-        for s in self.samples:
-            if s.nominal.shape != n.shape:
-                raise ValueError(f"data set {self.name!r}: sample {s.name!r} has {s.nominal.size} bins, not {n.size}")
-        for g in self.signals:
-            if g.terms.shape[1:] != (masses.size, n.size):
-                raise ValueError(
-                    f"data set {self.name!r}: signal {g.name!r} has shape {g.terms.shape[1:]}, "
-                    f"expected ({masses.size} masses, {n.size} bins)"
-                )
-        if not self.samples:
-            raise ValueError(f"data set {self.name!r} has no samples")
-
-    @property
-    def n_bins(self) -> int:
-        return self.observed.size
-
-    @property
-    def nuisances(self) -> tuple[str, ...]:
-        """Names of all nuisances, in order of first appearance."""
-        names: dict[str, None] = {}
-        for part in (*self.samples, *self.signals):
-            for m in part.modifiers:
-                names.setdefault(m.nuisance)
-        return tuple(names)
-
-    def expected_sm(self) -> np.ndarray:
-        """Expected counts at G = 0 and nominal nuisances (the Asimov data of the background-only fit)."""
-        return sum(s.nominal for s in self.samples)
-
-    def with_observed(self, counts: np.ndarray) -> Dataset:
-        """The same data set with other observed counts (a toy or an Asimov data set)."""
-        return replace(self, observed=np.asarray(counts, dtype=float))
-
-    def without_nuisances(self) -> Dataset:
-        """Every modifier dropped: the nuisances fixed at their nominal values (the paper's likelihood)."""
-        return replace(
-            self,
-            samples=tuple(replace(s, modifiers=()) for s in self.samples),
-            signals=tuple(replace(g, modifiers=()) for g in self.signals),
-            free=frozenset(),
-        )
-
-
-def combine(datasets: Sequence[Dataset], name: str) -> Dataset:
-    """Joint data set: bins concatenated, nuisances shared by name (one parameter, one pull term).
-
-    Samples and signals keep their data set's bins and are zero elsewhere; the mass grids must agree.
-    """
-    if not datasets:
-        raise ValueError(f"combination {name!r} lists no data sets")
-    masses = datasets[0].masses_MeV
-    for d in datasets[1:]:
-        if d.masses_MeV.shape != masses.shape or not np.allclose(d.masses_MeV, masses, rtol=1e-12):
-            raise ValueError(f"combination {name!r}: {d.name!r} has another mediator-mass grid")
-    sizes = [d.n_bins for d in datasets]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    total = int(offsets[-1])
-
-    def pad(values: np.ndarray, k: int) -> np.ndarray:
-        out = np.zeros(values.shape[:-1] + (total,))
-        out[..., offsets[k] : offsets[k + 1]] = values
-        return out
-
-    def pad_mods(mods: tuple[Modifier, ...], k: int) -> tuple[Modifier, ...]:
-        return tuple(replace(m, down=pad(m.down, k), up=pad(m.up, k)) if m.kind == "shape" else m for m in mods)
-
-    samples, signals = [], []
-    for k, d in enumerate(datasets):
-        samples += [Sample(f"{d.name}/{s.name}", pad(s.nominal, k), pad_mods(s.modifiers, k)) for s in d.samples]
-        signals += [Signal(f"{d.name}/{g.name}", pad(g.terms, k), pad_mods(g.modifiers, k)) for g in d.signals]
-    return Dataset(
-        name=name,
-        observed=np.concatenate([d.observed for d in datasets]),
-        samples=tuple(samples),
-        signals=tuple(signals),
-        masses_MeV=masses,
-        free=frozenset().union(*(d.free for d in datasets)),
-    )
 
 
 # --- evaluation and profiling -------------------------------------------------------------------------
@@ -251,14 +73,27 @@ def _shape_coefficients(theta: np.ndarray, interpolation: str) -> tuple[np.ndarr
 
 
 @dataclass(frozen=True)
-class _Part:
-    """A sample or signal compiled for evaluation: indices of its nuisances and template differences."""
+class _Rows:
+    """Templates compiled for matrix products: mu is linear in every template row.
 
-    nominal: np.ndarray  # (B,) or (2, M, B)
-    norms: tuple[tuple[int, str, float], ...]  # (nuisance index, kind, sigma)
-    shapes: tuple[tuple[int, np.ndarray, np.ndarray, str], ...]  # (index, up - nom, down - nom, interpolation)
-    is_signal: bool
-    has_quad: bool = True  # a signal with a term quadratic in G (a sample: unused)
+    With parts q (samples, then signals), normalisation factors f_q(theta), shape coefficients c_s(theta)
+    (column 0 = 1, columns 1 + 2 s / 2 + 2 s = c_up / c_down of shape key s) and powers G^e (e = 0 for
+    samples, 1 and 2 for the linear and quadratic signal terms)::
+
+        mu_i = sum_r w_r R_ri,  w_r = f_q(r) c_col(r) G^e(r)
+
+    over rows r = nominal templates and their up/down differences (only the rows that exist). Every
+    derivative is the same product with other weights: d w_r / d theta_k = w_r d ln f_q / d theta_k
+    (normalisations) + f_q dc_col / d theta_k G^e (the shape key's own nuisance), d w_r / dG = e w_r / G.
+    Sample rows do not depend on the mass (one matrix product); signal rows are gathered at each point's
+    mass.
+    """
+
+    rows: np.ndarray  # (T, B) sample rows, or (M, T, B) signal rows
+    part: np.ndarray  # (T,) part of each row
+    col: np.ndarray  # (T,) shape-coefficient column
+    power: np.ndarray  # (T,) power of G
+    shape_nuisance: np.ndarray  # (T,) nuisance of the row's shape key, -1 for nominal rows
 
 
 @dataclass
@@ -299,24 +134,50 @@ class Model:
         self.constrained = np.array([n not in data.free for n in self.names], dtype=bool)
         self.lower = np.where(self.constrained, -THETA_BOUND, -FREE_BOUND)
         self.upper = np.where(self.constrained, THETA_BOUND, FREE_BOUND)
-        parts = []
-        for part in (*data.samples, *data.signals):
-            is_signal = isinstance(part, Signal)
-            nominal = part.terms if is_signal else part.nominal
-            norms, shapes = [], []
-            for m in part.modifiers:
-                k = index[m.nuisance]
-                if m.kind == "shape":
-                    shapes.append((k, m.up - nominal, m.down - nominal, m.interpolation))
-                else:
-                    norms.append((k, m.kind, m.sigma))
-                    self.lower[k] = max(self.lower[k], m.lower_bound)
-            has_quad = is_signal and (
-                bool(np.any(nominal[1])) or any(np.any(u[1]) or np.any(d[1]) for _, u, d, _ in shapes)
-            )
-            parts.append(_Part(nominal, tuple(norms), tuple(shapes), is_signal, has_quad))
-        self._parts = tuple(parts)
+        parts = (*data.samples, *data.signals)
+        #: interpolation key (nuisance, interpolation) of every shape nuisance: one coefficient column pair
+        self._shape_keys: tuple[tuple[int, str], ...] = tuple(
+            dict.fromkeys((index[m.nuisance], m.interpolation) for q in parts for m in q.modifiers if m.kind == "shape")
+        )
+        key_of = {key: s for s, key in enumerate(self._shape_keys)}
+        #: normalisation modifiers (part, nuisance index, kind, sigma)
+        self._norms = tuple(
+            (q, index[m.nuisance], m.kind, m.sigma)
+            for q, x in enumerate(parts)
+            for m in x.modifiers
+            if m.kind != "shape"
+        )
+        for _, k, kind, sigma in self._norms:
+            if kind == "normal":
+                self.lower[k] = max(self.lower[k], -1.0 / sigma + 1e-9)
+        self._n_parts = len(parts)
+
+        def compile_rows(first: int, members: Sequence, powers: Sequence[int]) -> _Rows:
+            rows, part, col, power, nuis = [], [], [], [], []
+            for q, x in enumerate(members, start=first):
+                for e in powers:
+                    nominal = x.nominal if e == 0 else x.terms[e - 1]
+                    if e == 2 and not (
+                        np.any(nominal)
+                        or any(np.any(m.up[1]) or np.any(m.down[1]) for m in x.modifiers if m.kind == "shape")
+                    ):
+                        continue  # no term quadratic in G: its rows are zero
+                    rows.append(nominal)
+                    part.append(q), col.append(0), power.append(e), nuis.append(-1)
+                    for m in x.modifiers:
+                        if m.kind == "shape":
+                            s = key_of[index[m.nuisance], m.interpolation]
+                            for side, values in ((1, m.up), (2, m.down)):
+                                rows.append((values if e == 0 else values[e - 1]) - nominal)
+                                part.append(q), col.append(2 * s + side), power.append(e)
+                                nuis.append(index[m.nuisance])
+            stacked = np.stack(rows, axis=-2) if rows else np.zeros((0, data.n_bins))
+            return _Rows(stacked, *(np.array(v, dtype=int) for v in (part, col, power, nuis)))
+
+        self._sample_rows = compile_rows(0, data.samples, (0,))
+        self._signal_rows = compile_rows(len(data.samples), data.signals, (1, 2)) if data.signals else None
         self.observed = data.observed
+        self._safe_observed = np.where(data.observed > 0, data.observed, 1.0)
 
     @property
     def n_nuisances(self) -> int:
@@ -325,59 +186,62 @@ class Model:
     def evaluate(
         self, theta: np.ndarray, g: np.ndarray, mass_index: np.ndarray, jacobian: bool = True, d_g: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Expected counts mu (P, B) and, if asked, d mu / d(theta[, G]) (P, B, K[+1])."""
+        """Expected counts mu (P, B) and, if asked, d mu / d(theta[, G]) (P, B, K[+1]) (a transposed view of
+        the (P, K[+1], B) array that :meth:`profile` uses)."""
+        mu, jac_t = self._evaluate(theta, g, mass_index, jacobian, d_g)
+        return mu, None if jac_t is None else jac_t.transpose(0, 2, 1)
+
+    def _evaluate(
+        self, theta: np.ndarray, g: np.ndarray, mass_index: np.ndarray, jacobian: bool, d_g: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """mu (P, B) and d mu / d(theta[, G]) as a (P, K[+1], B) array (the :class:`_Rows` products)."""
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        p = theta.shape[0]
+        p, n_k = theta.shape[0], self.n_nuisances
         g = np.broadcast_to(np.asarray(g, dtype=float), (p,))
         midx = np.broadcast_to(np.asarray(mass_index, dtype=int), (p,))
-        n_par = self.n_nuisances + (1 if d_g else 0)
-        mu = np.zeros((p, self.observed.size))
-        jac = np.zeros((p, self.observed.size, n_par)) if jacobian else None
-        coefficients: dict[tuple[int, str], tuple[np.ndarray, ...]] = {}  # a nuisance acts on several parts
-        for part in self._parts:
-            if part.is_signal:  # quad None: no term quadratic in G (skipped, same numbers)
-                lin, quad = part.nominal[0][midx], part.nominal[1][midx] if part.has_quad else None
+        n_keys = len(self._shape_keys)
+        c_tab, dc_tab = np.ones((p, 1 + 2 * n_keys)), np.zeros((p, 1 + 2 * n_keys))
+        for s, (k, interp) in enumerate(self._shape_keys):
+            c_tab[:, 1 + 2 * s], c_tab[:, 2 + 2 * s], dc_tab[:, 1 + 2 * s], dc_tab[:, 2 + 2 * s] = _shape_coefficients(
+                theta[:, k], interp
+            )
+        factor = np.ones((p, self._n_parts))
+        dlog = np.zeros((p, n_k, self._n_parts)) if jacobian else None
+        for q, k, kind, sigma in self._norms:
+            if kind == "normal":
+                f = 1.0 + sigma * theta[:, k]
+                if jacobian:
+                    dlog[:, k, q] += sigma / f
             else:
-                tmpl = part.nominal  # (B,): broadcast against (P, B) below; replaced, never modified in place
-            shape_grads = []
-            for k, d_up, d_down, interp in part.shapes:
-                if (k, interp) not in coefficients:
-                    coefficients[k, interp] = _shape_coefficients(theta[:, k], interp)
-                c_up, c_down, dc_up, dc_down = coefficients[k, interp]
-                if part.is_signal:
-                    up0, down0 = d_up[0][midx], d_down[0][midx]
-                    lin = lin + c_up[:, None] * up0 + c_down[:, None] * down0
-                    d_shape = (dc_up[:, None] * up0 + dc_down[:, None] * down0) * g[:, None]
-                    if quad is not None:
-                        up1, down1 = d_up[1][midx], d_down[1][midx]
-                        quad = quad + c_up[:, None] * up1 + c_down[:, None] * down1
-                        d_shape = d_shape + (dc_up[:, None] * up1 + dc_down[:, None] * down1) * (g * g)[:, None]
-                    shape_grads.append((k, d_shape))
-                else:
-                    tmpl = tmpl + (c_up[:, None] * d_up + c_down[:, None] * d_down)
-                    shape_grads.append((k, dc_up[:, None] * d_up + dc_down[:, None] * d_down))
-            if part.is_signal:
-                tmpl = lin * g[:, None] if quad is None else lin * g[:, None] + quad * (g * g)[:, None]
-            factor = np.ones(p)
-            dlog = []
-            for k, kind, sigma in part.norms:
-                if kind == "normal":
-                    f = 1.0 + sigma * theta[:, k]
-                    dlog.append((k, sigma / f))
-                else:
-                    kappa = np.log1p(sigma)
-                    f = np.exp(kappa * theta[:, k])
-                    dlog.append((k, np.full(p, kappa)))
-                factor = factor * f
-            mu += factor[:, None] * tmpl
+                kappa = np.log1p(sigma)
+                f = np.exp(kappa * theta[:, k])
+                if jacobian:
+                    dlog[:, k, q] += kappa
+            factor[:, q] *= f
+        g_pow = np.stack([np.ones(p), g, g * g], axis=1)
+        n_out = 1 + (n_k + (1 if d_g else 0) if jacobian else 0)
+
+        def weights(r: _Rows) -> np.ndarray:
+            """(P, n_out, T): the weights of mu and of each derivative."""
+            f_rows = factor[:, r.part]
+            base = f_rows * c_tab[:, r.col] * g_pow[:, r.power]
+            w = np.zeros((p, n_out, r.part.size))
+            w[:, 0] = base
             if jacobian:
-                for k, d_tmpl in shape_grads:
-                    jac[:, :, k] += factor[:, None] * d_tmpl
-                for k, dl in dlog:
-                    jac[:, :, k] += (dl * factor)[:, None] * tmpl
-                if d_g and part.is_signal:
-                    jac[:, :, -1] += factor[:, None] * (lin if quad is None else lin + 2.0 * quad * g[:, None])
-        return mu, jac
+                w[:, 1 : 1 + n_k] = dlog[:, :, r.part] * base[:, None, :]
+                shaped = np.nonzero(r.shape_nuisance >= 0)[0]
+                w[:, 1 + r.shape_nuisance[shaped], shaped] += (f_rows * dc_tab[:, r.col] * g_pow[:, r.power])[:, shaped]
+                if d_g:  # d G^e / dG = e G^(e - 1)
+                    w[:, -1] = f_rows * c_tab[:, r.col] * np.where(r.power == 2, 2.0 * g[:, None], 1.0) * (r.power > 0)
+            return w
+
+        rows = self._sample_rows
+        w = weights(rows)
+        out = (w.reshape(-1, rows.part.size) @ rows.rows).reshape(p, n_out, self.observed.size)
+        if self._signal_rows is not None:
+            rows = self._signal_rows
+            out += weights(rows) @ rows.rows[midx]
+        return out[:, 0], (out[:, 1:] if jacobian else None)
 
     def nll2(
         self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None, aux: np.ndarray | None = None
@@ -386,13 +250,19 @@ class Model:
 
         ``aux`` (P, K): the centres of the pulls, (theta - aux)^2 (a toy's auxiliary measurements); default 0.
         """
-        n = self.observed if observed is None else observed
-        # mu - n + n ln(n / mu) = (mu - n) - n log1p((mu - n) / n): no cancellation between n ln n and n ln mu,
-        # which loses ~1e-9 at 1e5 counts per bin (below the fit's convergence tolerance); mu where n = 0
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if observed is None:
+            n, safe_n = self.observed, self._safe_observed
+        else:
+            n = observed
             safe_n = np.where(n > 0, n, 1.0)
-            dev = 2.0 * np.where(n > 0, (mu - n) - n * np.log1p((mu - n) / safe_n), mu).sum(axis=-1)
-        bad = np.any((mu <= 0) & (n > 0), axis=-1) | np.any(mu < 0, axis=-1)
+        # mu - n + n ln(n / mu) = (mu - n) - n log1p((mu - n) / n): no cancellation between n ln n and n ln mu,
+        # which loses ~1e-9 at 1e5 counts per bin (below the fit's convergence tolerance). Where n = 0 the
+        # term is mu (n log1p(.) = 0 with the divisor 1). A point with mu = 0 where n > 0 (dev = +inf) or mu < 0
+        # anywhere gets +inf; a NaN mu stays NaN (the profile's line search rejects it and stops).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff = mu - n
+            dev = 2.0 * (diff - n * np.log1p(diff / safe_n)).sum(axis=-1)
+            bad = np.isinf(dev) | (mu.min(axis=-1) < 0)
         shifted = np.atleast_2d(theta) if aux is None else np.atleast_2d(theta) - aux
         pulls = (shifted[:, self.constrained] ** 2).sum(axis=-1)
         return np.where(bad, np.inf, dev + pulls)
@@ -443,8 +313,7 @@ class Model:
 
         def state(xs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             th, gg = (xs[:, :k_nuis], xs[:, -1]) if free_g else (xs, g[idx])
-            mu, jac = self.evaluate(th, gg, midx[idx], jacobian=True, d_g=free_g)
-            return mu, jac
+            return self._evaluate(th, gg, midx[idx], True, free_g)
 
         stalled = np.zeros(p, dtype=bool)
         # a step accepted at full length was evaluated with its Jacobian: the next iteration reuses it
@@ -470,11 +339,10 @@ class Model:
             cen = None if centres is None else centres[idx]
             obj = self.nll2(mu, th, n, None if cen is None else cen[:, :k_nuis])
             safe_mu = np.where(mu > 0, mu, np.inf)
-            # batched matrix products (BLAS): J^T r and J^T W J
-            jac_t = jac.transpose(0, 2, 1)
+            # batched matrix products (BLAS) on the (P, K, B) Jacobian: J^T r and J^T W J
             shift = xs if cen is None else xs - cen  # distance from the pulls' centres
-            grad = 2.0 * (jac_t @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * shift
-            hess = 2.0 * (jac_t @ (jac / safe_mu[:, :, None]))
+            grad = 2.0 * (jac @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * shift
+            hess = 2.0 * (jac @ (jac / safe_mu[:, None, :]).transpose(0, 2, 1))
             hess[:, np.arange(n_par), np.arange(n_par)] += 2.0 * pull
             at_lo = (xs <= lower + 1e-12) & (grad > 0)
             at_hi = (xs >= upper - 1e-12) & (grad < 0)
@@ -499,8 +367,8 @@ class Model:
             accepted = np.zeros(idx.size, dtype=bool)
             for k in range(40):
                 trial = np.clip(xs + t[:, None] * step, lower, upper)
-                mu_t, jac_t = self.evaluate(
-                    trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], jacobian=k == 0, d_g=free_g
+                mu_t, jac_t = self._evaluate(
+                    trial[:, :k_nuis], trial[:, -1] if free_g else g[idx], midx[idx], k == 0, free_g
                 )
                 obj_t = self.nll2(mu_t, trial[:, :k_nuis], n, cen)
                 good = ~accepted & (obj_t <= obj + 1e-12 * np.abs(obj))
@@ -518,7 +386,7 @@ class Model:
             stalled[idx[~accepted]] = True
         theta = x[:, :k_nuis]
         g_out = x[:, -1] if free_g else g.copy()
-        mu, _ = self.evaluate(theta, g_out, midx, jacobian=False)
+        mu, _ = self._evaluate(theta, g_out, midx, False, False)
         nll = self.nll2(mu, theta, counts, None if centres is None else centres[:, :k_nuis])
         on_bound = np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=1)
         ok = done & ~stalled & np.isfinite(nll) & ~on_bound

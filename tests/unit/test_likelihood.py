@@ -161,6 +161,16 @@ def test_nll2_deviance_written_out():
     assert model.nll2(np.array([[0.0, 1.0, 1.0, 1.0]]), theta[1:])[0] == np.inf
     finite = model.nll2(np.array([[3.0, 0.0, 12.0, 7.0]]), theta[1:])[0]
     assert finite == pytest.approx(0.0, abs=1e-14) and n[1] == 0
+    # mu < 0 anywhere (even where n = 0) is impossible; a NaN expectation stays NaN, so that the profile's
+    # line search rejects it and stops (an infinite -2 ln L would accept every step: inf <= inf)
+    assert model.nll2(np.array([[3.0, -1e-9, 12.0, 7.0]]), theta[1:])[0] == np.inf
+    assert np.isnan(model.nll2(np.array([[3.0, np.nan, 12.0, 7.0]]), theta[1:])[0])
+    # other observed counts (a toy) use the same formula
+    toy = np.array([0.0, 2.0, 12.0, 7.0])
+    dev_toy = 2 * ((3.0 - 0.0) + (1.0 - 2 + 2 * np.log(2 / 1.0)))
+    assert model.nll2(np.array([[3.0, 1.0, 12.0, 7.0]]), theta[1:], observed=toy)[0] == pytest.approx(
+        dev_toy, rel=1e-13
+    )
 
 
 # --- Jacobian -------------------------------------------------------------------------------------------
