@@ -14,8 +14,8 @@ their efficiency and time-offset shape variations):
   i (133Cs, 127I), with R_i the unit-charge templates and Q_i = :func:`nsi_charge`. A set of points is
   one data set whose "mass index" is the point and whose G is fixed to 1: the signal terms are
   (sum_i Q_i^2 R_i, 0) per point; the other flavours keep the SM charge (a sample). Grid points are
-  profiled in ten batches of rows (vectorised, warm-started from the previous batch's last row), with
-  a progress line per batch.
+  profiled in ten batches of rows (vectorised, warm-started from seed fits at the same NSI strength,
+  :mod:`nufog.coherent_nsi`), with a progress line per batch.
 
 A point whose fit did not converge, or that ends with a nuisance on a bound, is retried from the
 template centre and from a perturbed start; if it still fails it is flagged (``fit_ok = False``) and
@@ -40,7 +40,7 @@ from nufog.coherent_templates import nsi_charge
 from nufog.likelihood import Dataset, FitResult, Model, Modifier, Sample, Signal
 from nufog.sns import FLAVOURS
 
-__all__ = ["CsICore", "NSIFit", "FAR_DELTA_CHI2", "profile_points", "sm_fit", "sm_pulls_fit", "nsi_fit"]
+__all__ = ["CsICore", "NSIFit", "FAR_DELTA_CHI2", "profile_points", "sm_fit", "sm_pulls_fit", "nsi_fit", "nsi_chi2"]
 
 log = logging.getLogger(__name__)
 
@@ -396,3 +396,16 @@ def nsi_fit(
         rr = profile_points(model, np.ones(redo.size), np.arange(redo.size), theta0=start, max_iter=max_iter)
         t_c[redo], theta[redo], chi[redo], ok[redo] = t_new, rr.theta, rr.nll2, rr.ok
     return NSIFit(chi, ok, theta, model.names, t_c, delta)
+
+
+def nsi_chi2(
+    core: CsICore, eps_u: np.ndarray, eps_d: np.ndarray, theta: np.ndarray, centres_us: np.ndarray
+) -> np.ndarray:
+    """-2 ln L (every pull) at the NSI points (eps_u, eps_d) with the nuisances ``theta`` (P, K) (order
+    of :func:`nsi_fit`'s ``names``, time templates centred on ``centres_us``), without a fit: an upper
+    bound on the profiled chi^2 there."""
+    eu, ed = np.broadcast_arrays(np.atleast_1d(np.asarray(eps_u, float)), np.atleast_1d(np.asarray(eps_d, float)))
+    model = Model(core.nsi_dataset(eu, ed, core.centres(eu.size, centres_us)))
+    theta = np.clip(np.broadcast_to(theta, (eu.size, model.n_nuisances)), model.lower, model.upper)
+    mu = model.evaluate(theta, 1.0, np.arange(eu.size), jacobian=False)[0]
+    return model.nll2(mu, theta)
