@@ -27,7 +27,7 @@ from nufog.coherent_model import (
     CsIModel,
     model_from_config,
 )
-from nufog.coherent_nsi import nsi_profile, nsi_scan, nsi_valley, profile_intervals
+from nufog.coherent_nsi import nsi_profile, nsi_scan, nsi_strength, nsi_valley, profile_intervals
 from nufog.coherent_profile import BatchFit, FitResult, fit, fit_batch
 from nufog.coherent_release import CsIRelease, load_release, read_coefficients, read_events, read_pdf_table
 from nufog.coherent_response import CsIResponse, EnergyEfficiency, TimingEfficiency
@@ -57,6 +57,7 @@ __all__ = [
     "nsi_fit",
     "nsi_profile",
     "nsi_scan",
+    "nsi_strength",
     "nsi_valley",
     "profile_intervals",
     "read_coefficients",

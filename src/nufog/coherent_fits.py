@@ -14,8 +14,10 @@ their efficiency and time-offset shape variations):
   i (133Cs, 127I), with R_i the unit-charge templates and Q_i = :func:`nsi_charge`. A set of points is
   one data set whose "mass index" is the point and whose G is fixed to 1: the signal terms are
   (sum_i Q_i^2 R_i, 0) per point; the other flavours keep the SM charge (a sample). Grid points are
-  profiled in ten batches of rows (vectorised, warm-started from the previous batch's last row), with
-  a progress line per batch.
+  profiled in ten batches of rows (vectorised, warm-started from seed fits at the same NSI strength,
+  :mod:`nufog.coherent_nsi`), with a progress line per batch.
+- The SM interval's root finder starts each profiled fit from the nuisances predicted along the
+  profile path (d theta / ds from the Fisher information).
 
 A point whose fit did not converge, or that ends with a nuisance on a bound, is retried from the
 template centre and from a perturbed start; if it still fails it is flagged (``fit_ok = False``) and
@@ -40,7 +42,7 @@ from nufog.coherent_templates import nsi_charge
 from nufog.likelihood import Dataset, FitResult, Model, Modifier, Sample, Signal
 from nufog.sns import FLAVOURS
 
-__all__ = ["CsICore", "NSIFit", "FAR_DELTA_CHI2", "profile_points", "sm_fit", "sm_pulls_fit", "nsi_fit"]
+__all__ = ["CsICore", "NSIFit", "FAR_DELTA_CHI2", "profile_points", "sm_fit", "sm_pulls_fit", "nsi_fit", "nsi_chi2"]
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +227,12 @@ def _deviance(model: Model, fit: FitResult) -> np.ndarray:
 
 def _roots(f_and_df, lo, hi, start, rising, theta, tol=1e-9, max_iter=50):
     """Batched safeguarded Newton for roots of f in brackets [lo, hi]; ``rising``: f < 0 below the root.
-    ``f_and_df(t, theta)`` -> (f, df/dt, fit). Returns t, the fit at t and whether every root converged."""
+    ``f_and_df(t, theta)`` -> (f, df/dt, fit, d theta / dt along the profile): the next fit starts from
+    theta predicted linearly at the next t. Returns t, the fit at t and whether every root converged."""
     t, lo, hi = (np.array(v, dtype=float) for v in (start, lo, hi))
     converged = False
     for _ in range(max_iter):
-        f, df, fit = f_and_df(t, theta)
-        theta = fit.theta
+        f, df, fit, slope = f_and_df(t, theta)
         below = (f < 0) == np.asarray(rising)
         lo, hi = np.where(below, t, lo), np.where(below, hi, t)
         step = -f / df
@@ -240,8 +242,21 @@ def _roots(f_and_df, lo, hi, start, rising, theta, tol=1e-9, max_iter=50):
             break
         t_new = t + step
         outside = ~np.isfinite(t_new) | (t_new <= lo) | (t_new >= hi)
-        t = np.where(conv, t, np.where(outside, 0.5 * (lo + hi), t_new))
+        t_next = np.where(conv, t, np.where(outside, 0.5 * (lo + hi), t_new))
+        theta = fit.theta + slope * (t_next - t)[:, None]
+        t = t_next
     return t, fit, converged and bool(fit.ok.all())
+
+
+def _fisher(model: Model, mu: np.ndarray, jac: np.ndarray) -> np.ndarray:
+    """Fisher information of -2 ln L in (theta, G), (P, K+1, K+1), from mu (P, B) and jac (P, B, K+1)."""
+    hess = 2.0 * np.einsum("pbk,pbl,pb->pkl", jac, jac, 1.0 / mu)
+    return hess + 2.0 * np.diag(np.r_[model.constrained, False])
+
+
+def _path_slope(hess: np.ndarray) -> np.ndarray:
+    """d theta / d G along the profile (implicit function theorem): -H_tt^-1 H_tG, (P, K)."""
+    return -np.linalg.solve(hess[:, :-1, :-1], hess[:, :-1, -1:])[..., 0]
 
 
 def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
@@ -257,17 +272,14 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
     n = m.observed
     best = profile_points(m, np.ones(1), np.zeros(1, int), free_g=True, what="COHERENT SM fit")
     g_hat, th = float(best.g[0]), best.theta
-    _, jac = m.evaluate(th, g_hat, 0, d_g=True)
-    mu = m.evaluate(th, g_hat, 0, jacobian=False)[0]
-    hess = 2.0 * np.einsum("bk,bl,b->kl", jac[0], jac[0], 1.0 / mu[0])
-    hess += 2.0 * np.diag(np.r_[m.constrained, False])
-    width = float(np.sqrt(2.0 * np.linalg.inv(hess)[-1, -1]))
+    hess = _fisher(m, *m.evaluate(th, g_hat, 0, d_g=True))
+    width = float(np.sqrt(2.0 * np.linalg.inv(hess[0])[-1, -1]))
 
     def f_and_df(gs, theta):
         r = profile_points(m, gs, np.zeros(gs.size, int), theta0=theta, what="COHERENT SM interval")
         mu_r, jac_r = m.evaluate(r.theta, gs, 0, d_g=True)
         dnll = 2.0 * ((1.0 - n / mu_r) * jac_r[..., -1]).sum(axis=-1)
-        return r.nll2 - best.nll2[0] - 1.0, dnll, r
+        return r.nll2 - best.nll2[0] - 1.0, dnll, r, _path_slope(_fisher(m, mu_r, jac_r))
 
     ends, end_fits, ends_ok = _roots(
         f_and_df,
@@ -275,7 +287,7 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
         hi=[g_hat, g_hat + 10 * width],
         start=[g_hat - width, g_hat + width],
         rising=[False, True],
-        theta=np.repeat(th, 2, axis=0),
+        theta=th + _path_slope(hess) * np.array([[-width], [width]]),
     )
 
     def counts(theta: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -396,3 +408,16 @@ def nsi_fit(
         rr = profile_points(model, np.ones(redo.size), np.arange(redo.size), theta0=start, max_iter=max_iter)
         t_c[redo], theta[redo], chi[redo], ok[redo] = t_new, rr.theta, rr.nll2, rr.ok
     return NSIFit(chi, ok, theta, model.names, t_c, delta)
+
+
+def nsi_chi2(
+    core: CsICore, eps_u: np.ndarray, eps_d: np.ndarray, theta: np.ndarray, centres_us: np.ndarray
+) -> np.ndarray:
+    """-2 ln L (every pull) at the NSI points (eps_u, eps_d) with the nuisances ``theta`` (P, K) (order
+    of :func:`nsi_fit`'s ``names``, time templates centred on ``centres_us``), without a fit: an upper
+    bound on the profiled chi^2 there."""
+    eu, ed = np.broadcast_arrays(np.atleast_1d(np.asarray(eps_u, float)), np.atleast_1d(np.asarray(eps_d, float)))
+    model = Model(core.nsi_dataset(eu, ed, core.centres(eu.size, centres_us)))
+    theta = np.clip(np.broadcast_to(theta, (eu.size, model.n_nuisances)), model.lower, model.upper)
+    mu = model.evaluate(theta, 1.0, np.arange(eu.size), jacobian=False)[0]
+    return model.nll2(mu, theta)

@@ -20,11 +20,13 @@ from nufog.coherent import (
     nsi_fit,
     nsi_profile,
     nsi_scan,
+    nsi_strength,
     nsi_valley,
     profile_intervals,
     sm_fit,
     sm_pulls_fit,
 )
+from nufog.coherent_fits import FAR_DELTA_CHI2
 
 from ..conftest import DATA_OR_MISSING
 
@@ -134,6 +136,30 @@ def test_nsi_map_sm_point_and_valley(core):
     assert mid[1][1] == pytest.approx(0.357, abs=0.03)
     with pytest.raises(ValueError, match="eps grids"):
         nsi_scan([], ed, core)
+
+
+def test_nsi_map_far_points_are_far(core):
+    """The map does not fit the points beyond its seed line's far thresholds (flagged fit_ok = False with
+    the chi^2 at the seeds' nuisances). The flagged points nearest to the contours (smallest NSI
+    strength), fitted from scratch without giving up, must still press a 5 sigma bound more than
+    FAR_DELTA_CHI2 above the SM point (Fisher scoring against a bound converges slowly: the chi^2 is not
+    the minimum); every converged point of the map must agree with a fit from scratch."""
+    # across the far threshold (strength ~5.4, Delta chi^2 ~35) in steps of ~0.05 in sqrt(strength)
+    eu, ed = np.linspace(-0.4, 0.0, 41), np.array([-0.02, 0.0, 0.02])
+    r = nsi_scan(eu, ed, core)
+    u, d = np.meshgrid(eu, ed, indexing="ij")
+    bad = np.flatnonzero(~r["fit_ok"].ravel())
+    assert 20 < bad.size < 60
+    nearest = bad[np.argsort(nsi_strength(core, u.ravel()[bad], d.ravel()[bad]))[:6]]
+    full = nsi_fit(core, u.ravel()[nearest], d.ravel()[nearest], max_iter=300)
+    sm = nsi_fit(core, 0.0, 0.0)
+    assert not full.ok.any()
+    assert np.all(full.chi2 - sm.chi2[0] > FAR_DELTA_CHI2)
+    assert np.all(r["chi2"].ravel()[bad] - sm.chi2[0] > FAR_DELTA_CHI2)
+    good = np.flatnonzero(r["fit_ok"].ravel())[::7]
+    scratch = nsi_fit(core, u.ravel()[good], d.ravel()[good])
+    assert scratch.ok.all()
+    np.testing.assert_allclose(r["chi2"].ravel()[good], scratch.chi2, atol=5e-4)
 
 
 @pytest.mark.parametrize(
