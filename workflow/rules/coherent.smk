@@ -111,6 +111,8 @@ rule plot_fig4:
         png=report(res("figures/fig4_coherent_nsi.png"), caption="../report/fig4.rst", category="COHERENT"),
     log:
         logs("figures/fig4.log"),
+    benchmark:
+        res("benchmarks/figures/fig4.tsv")
     params:
         cl=config["limits"]["cl"],
         version=VERSION,

@@ -24,6 +24,8 @@ rule plot_fig1:
         ),
     log:
         logs("figures/fig1.log"),
+    benchmark:
+        res("benchmarks/figures/fig1.tsv")
     params:
         fig=config["figures"]["fig1"],
         quenching=config["xenon"]["quenching"],
@@ -49,6 +51,8 @@ rule plot_fig2:
         png=report(res("figures/fig2_spectra.png"), caption="../report/fig2.rst", category="Limits"),
     log:
         logs("figures/fig2.log"),
+    benchmark:
+        res("benchmarks/figures/fig2.tsv")
     params:
         fig=config["figures"]["fig2"],
         version=VERSION,
@@ -68,6 +72,8 @@ rule plot_fig3:
         png=report(res("figures/fig3_limits.png"), caption="../report/fig3.rst", category="Limits"),
     log:
         logs("figures/fig3.log"),
+    benchmark:
+        res("benchmarks/figures/fig3.tsv")
     params:
         fig=config["figures"]["fig3"],
         combinations=config.get("combinations", {}),
@@ -88,6 +94,8 @@ rule plot_fig5:
         png=report(res("figures/fig5_limits_2026.png"), caption="../report/fig5.rst", category="Limits"),
     log:
         logs("figures/fig5.log"),
+    benchmark:
+        res("benchmarks/figures/fig5.tsv")
     params:
         fig=config["figures"]["fig5"],
         models=fig5_models(),

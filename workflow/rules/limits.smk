@@ -78,6 +78,8 @@ rule experiment_tables:
         table1_md=res("tables/table1.md"),
     log:
         logs("tables/experiments.log"),
+    benchmark:
+        res("benchmarks/tables/experiments.tsv")
     params:
         limits={k: config["limits"][k] for k in ("cl", "reference", "profile")},
         benchmarks=config["benchmarks"],
@@ -96,6 +98,8 @@ rule limits_summary:
         res("tables/limits_summary.csv"),
     log:
         logs("tables/limits_summary.log"),
+    benchmark:
+        res("benchmarks/tables/limits_summary.tsv")
     params:
         masses_MeV=config["limits"]["summary"]["masses_MeV"],
         flat_tolerance=config["limits"]["summary"]["flat_tolerance"],

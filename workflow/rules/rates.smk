@@ -34,6 +34,8 @@ rule benchmark_spectra:
         res("rates/xenon_cevns_benchmarks.parquet"),
     log:
         logs("rates/xenon_cevns_benchmarks.log"),
+    benchmark:
+        res("benchmarks/rates/xenon_cevns_benchmarks.tsv")
     params:
         solar=config["solar"],
         xenon=config["xenon"],

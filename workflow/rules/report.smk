@@ -27,6 +27,8 @@ rule report_tables:
         ),
     log:
         logs("report/tables.log"),
+    benchmark:
+        res("benchmarks/report/tables.tsv")
     params:
         titles={
             "signal_limits": "Signal limits N_lim per data set",
@@ -55,6 +57,8 @@ if closure_tables():
             },
         log:
             logs("report/closure_tables.log"),
+        benchmark:
+            res("benchmarks/report/closure_tables.tsv")
         params:
             titles={n: f"Closure test: {n}" for n in closure_tables()},
             version=VERSION,
@@ -73,6 +77,8 @@ rule hepdata:
         tables=[res(f"hepdata/{Path(p).stem}.yaml") for p in all_limit_files()],
     log:
         logs("report/hepdata.log"),
+    benchmark:
+        res("benchmarks/report/hepdata.tsv")
     params:
         models=config["models"],
         comment=(
