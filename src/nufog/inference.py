@@ -197,6 +197,7 @@ def _solve_increasing(
     f_lo, f_hi = np.where(found, h_lo, -1.0), np.where(found, h_hi, 1.0)
     x_lo, x_hi = illinois_log(h, x_lo, x_hi, f_lo, f_hi, found, midx, tol, max_iter=100, clip=0.01)
     root = np.exp(0.5 * (x_lo + x_hi))
+    found &= np.isfinite(root)  # a failed fit inside the bracket (NaN criterion) is not a root
     if found.any():  # the last evaluation is at the root: the fit status reported is the limit's own
         h(root[found], midx[found])
     return root, found
@@ -328,7 +329,9 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         def cls(g, midx):
             sq = np.sqrt(np.maximum(stat(g, midx), 0.0))
             sq_a = np.sqrt(np.maximum(asimov(g, midx), 0.0))
-            return log_alpha - (log_ndtr(-sq) - log_ndtr(sq_a - sq))
+            # a failed fit (q = inf in both) gives NaN: the root finders treat it as "no root here"
+            with np.errstate(invalid="ignore"):
+                return log_alpha - (log_ndtr(-sq) - log_ndtr(sq_a - sq))
 
         return cls, stat, asimov
 

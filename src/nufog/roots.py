@@ -24,7 +24,8 @@ def illinois_log(
     """Shrink brackets [x_lo, x_hi] in log G, with h(exp x_lo) <= 0 < h(exp x_hi), of an increasing criterion
     h(G, index) by the Illinois method (regula falsi that halves the stale end's value when the same end
     moves twice), until x_hi - x_lo <= ``tol``, for the rows where ``found``. A trial point is kept a
-    fraction ``clip`` of the bracket inside it. Returns the final (x_lo, x_hi).
+    fraction ``clip`` of the bracket inside it. Returns the final (x_lo, x_hi); a row where h returned NaN or
+    an infinity gets NaN for both (a failed fit inside the bracket: no root is claimed there).
 
     >>> lo, hi = illinois_log(lambda g, i: g - 2.0, np.log([1.0]), np.log([5.0]), np.array([-1.0]),
     ...                       np.array([3.0]), np.array([True]), np.array([0]), 1e-12, 100, 0.01)
@@ -41,6 +42,10 @@ def illinois_log(
         x = np.clip(x, x_lo + clip * (x_hi - x_lo), x_hi - clip * (x_hi - x_lo))
         f = np.zeros(x_lo.size)
         f[active] = h(np.exp(x[active]), index[active])
+        failed = active & ~np.isfinite(f)
+        if failed.any():  # frozen as NaN: x_hi - x_lo > tol is then False
+            x_lo, x_hi = np.where(failed, np.nan, x_lo), np.where(failed, np.nan, x_hi)
+            active &= ~failed
         upper = active & (f > 0)
         lower = active & ~upper
         x_hi, h_hi = np.where(upper, x, x_hi), np.where(upper, f, h_hi)

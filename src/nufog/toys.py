@@ -280,6 +280,7 @@ class _ToyChunk:
         x_lo, x_hi = np.log(lo), np.log(hi)
         x_lo, x_hi = illinois_log(self.h, x_lo, x_hi, h_lo, h_hi, found, every, _LOG_TOL, max_iter=60, clip=0.02)
         root = np.exp(0.5 * (x_lo + x_hi))
+        found &= np.isfinite(root)  # a NaN criterion inside the bracket: no root
         # binomial errors of p_{s+b} and 1 - p_b (at the latest evaluation, within _LOG_TOL of the root)
         # through the slope of ln CL_s in ln G over the initial bracket
         t, p_sb, one_minus_pb = self.n_toys, self.p_sb, self.one_minus_pb

@@ -255,3 +255,31 @@ def test_regression_paper_limits(paper_folds):
         np.testing.assert_allclose(out["coupling_limit"], rows["coupling_limit"], rtol=1e-3, err_msg=f"{model} {exp}")
         curves += 1
     assert curves == 14
+
+
+def test_illinois_freezes_a_row_whose_criterion_fails_and_never_evaluates_nan():
+    """A NaN criterion inside a bracket (a failed fit) ends that row with NaN ends; the other rows converge,
+    and h is never called at G = NaN (which would run a fit on NaN expectations)."""
+    from nufog.roots import illinois_log
+
+    calls = []
+
+    def h(g, i):
+        calls.append(np.asarray(g).copy())
+        return np.where(i == 1, np.nan, g - 2.0)
+
+    lo, hi = illinois_log(
+        h,
+        np.log([1.0, 1.0]),
+        np.log([5.0, 5.0]),
+        np.array([-1.0, -1.0]),
+        np.array([3.0, 3.0]),
+        np.array([True, True]),
+        np.array([0, 1]),
+        1e-12,
+        100,
+        0.01,
+    )
+    assert np.exp(0.5 * (lo[0] + hi[0])) == pytest.approx(2.0, rel=1e-10)
+    assert np.isnan(lo[1]) and np.isnan(hi[1])
+    assert all(np.isfinite(c).all() for c in calls)
