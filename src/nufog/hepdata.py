@@ -146,12 +146,16 @@ def submission_entry(
     }
 
 
+#: libyaml's emitter when PyYAML was built with it (same text, ~10x faster on the 200-row tables)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def dump_table(table: Mapping[str, Any]) -> str:
     """YAML text of a data table (block style, key order kept)."""
-    return yaml.safe_dump(dict(table), sort_keys=False, default_flow_style=None, width=120)
+    return yaml.dump(dict(table), Dumper=_DUMPER, sort_keys=False, default_flow_style=None, width=120)
 
 
 def dump_submission(entries: Iterable[Mapping[str, Any]], comment: str) -> str:
     """``submission.yaml``: a first document with the record comment, then one document per table."""
     docs = [{"comment": comment}, *[dict(e) for e in entries]]
-    return yaml.safe_dump_all(docs, sort_keys=False, explicit_start=True, width=120)
+    return yaml.dump_all(docs, Dumper=_DUMPER, sort_keys=False, explicit_start=True, width=120)
