@@ -60,7 +60,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from nufog.cevns import RecoilKernel
-from nufog.coherent_release import CsIRelease, background_templates, histogram2d, load_release
+from nufog.coherent_release import CsIRelease, background_templates, histogram2d, load_release, profiles_from_root
 from nufog.coherent_response import CsIResponse, EnergyEfficiency, TimingEfficiency, rebin_matrix
 from nufog.coherent_templates import (
     GROUPS,
@@ -80,7 +80,6 @@ from nufog.sns import (
     SNSSource,
     TimeProfile,
     arrival_time_profiles,
-    profiles_from_root,
 )
 
 __all__ = [

@@ -22,6 +22,7 @@ Backgrounds:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from nufog.coherent_response import TimingEfficiency, rebin_matrix
 from nufog.sns import HistogramProfile
 
 __all__ = [
+    "read_sns_flux_root",
+    "profiles_from_root",
     "RELEASE_SUBDIR",
     "read_events",
     "read_pdf_table",
@@ -167,3 +170,65 @@ def background_templates(
         pe_rows.append(pe_frac * n_exp / prof.fraction(t_edges[0], t_edges[-1]))
         profiles[name] = prof
     return ss, np.array(pe_rows), profiles
+
+
+# --- the SNS flux file (optional ROOT reader) -----------------------------------------------------------
+def read_sns_flux_root(path: str | Path) -> Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Read the release's ``snsFlux2D.root`` energy x time flux histograms (needs ``uproot``).
+
+    Returns ``{name: (values, energy_edges, time_edges)}`` for every 2-d histogram in the file
+    (``convolved_energy_time_of_nu_e`` ...). ``uproot`` is imported lazily so the package works
+    without it.
+
+    Raises
+    ------
+    ImportError
+        If ``uproot`` is not installed.
+    """
+    try:
+        import uproot  # noqa: PLC0415 - optional dependency, imported on use
+    except ImportError as exc:
+        raise ImportError(
+            "reading snsFlux2D.root needs the optional package 'uproot' (pip install uproot); "
+            "without it use the analytic profiles of nufog.sns.arrival_time_profiles()"
+        ) from exc
+    out = {}
+    with uproot.open(Path(path)) as f:
+        for key, cls in f.classnames().items():
+            if cls.startswith("TH2"):
+                values, ex, ey = f[key].to_numpy()
+                out[key.split(";")[0]] = (values, ex, ey)
+    if not out:
+        raise ValueError(f"{path}: no 2-d histograms found")
+    return out
+
+
+#: histogram names in the release's snsFlux2D.root, per timing group
+ROOT_HISTOGRAMS: dict[str, tuple[str, ...]] = {
+    "prompt": ("convolved_energy_time_of_nu_mu",),
+    "delayed": ("convolved_energy_time_of_nu_e", "convolved_energy_time_of_anti_nu_mu"),
+}
+_TIME_UNITS_US = {"ns": 1e-3, "us": 1.0}
+
+
+def profiles_from_root(path: str | Path, time_unit: str = "ns") -> dict[str, HistogramProfile]:
+    """Arrival-time profiles from the release's ``snsFlux2D.root`` (the optional route).
+
+    Each flavour's energy x time histogram (x: energy, y: time in ``time_unit``) is projected on
+    time; prompt = nu_mu, delayed = nu_e + anti-nu_mu. The energy spectra stay the analytic
+    pion/muon decay-at-rest ones (the histograms' energy axes carry the same spectra).
+    """
+    if time_unit not in _TIME_UNITS_US:
+        raise ValueError(f"time_unit must be one of {sorted(_TIME_UNITS_US)}, got {time_unit!r}")
+    hists = read_sns_flux_root(path)
+    out = {}
+    for group, names in ROOT_HISTOGRAMS.items():
+        missing = [n for n in names if n not in hists]
+        if missing:
+            raise ValueError(f"{path}: histograms {missing} not found (have {sorted(hists)})")
+        edges = hists[names[0]][2]
+        if any(not np.array_equal(hists[n][2], edges) for n in names):
+            raise ValueError(f"{path}: the {group} histograms have different time binning")
+        contents = sum(hists[n][0].sum(axis=0) for n in names)
+        out[group] = HistogramProfile(edges * _TIME_UNITS_US[time_unit], contents)
+    return out

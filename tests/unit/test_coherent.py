@@ -37,6 +37,7 @@ from nufog.coherent import (
     read_events,
     sm_fit,
 )
+from nufog.coherent_release import read_sns_flux_root
 from nufog.mediators import scalar_charge
 from nufog.nuclei import csi, vector_charge
 from nufog.sns import (
@@ -47,7 +48,6 @@ from nufog.sns import (
     michel_anti_nu_mu,
     michel_nu_e,
     prompt_energy_MeV,
-    read_sns_flux_root,
 )
 
 from ..conftest import data_path
@@ -621,7 +621,7 @@ def test_profiles_from_root_file(tmp_path):
     """The optional snsFlux2D.root route: time projections of the flavour histograms become the
     prompt and delayed profiles (a synthetic file written with uproot, times in ns)."""
     uproot = pytest.importorskip("uproot")
-    from nufog.sns import profiles_from_root
+    from nufog.coherent_release import profiles_from_root
 
     e_edges = np.linspace(0.0, 53.0, 54)
     t_edges = np.linspace(0.0, 15000.0, 151)  # ns
