@@ -1,6 +1,8 @@
 """Workflow fixtures: run Snakemake as a subprocess (isolated logging), one small build per session.
 
 Every test that reads outputs shares ``built``; a test that changes files works on ``built_copy``.
+Each Snakemake call costs seconds of start-up, so calls that several tests inspect are made once:
+the HTML report of the build (``report``) and the dry run of the small config (``ci_dry_run``).
 """
 
 import os
@@ -55,3 +57,18 @@ def built(tmp_path_factory):
 def built_copy(built, tmp_path):
     """A private copy of the shared build, file times kept (so Snakemake finds it up to date)."""
     return shutil.copytree(built, tmp_path / "build", symlinks=True)
+
+
+@pytest.fixture(scope="session")
+def report(built):
+    """``results/ci/report.html`` of the shared build (``snakemake --report``), made once."""
+    snakemake(built, "--report", "results/ci/report.html")
+    return built / "results/ci/report.html"
+
+
+@pytest.fixture(scope="session")
+def ci_dry_run(tmp_path_factory):
+    """Output of one dry run of the small config in an empty directory: every job it would run,
+    with its outputs, logs and benchmarks (``snakemake -n``)."""
+    proc = snakemake(tmp_path_factory.mktemp("ci-dry-run"), "-n")
+    return proc.stdout + proc.stderr
