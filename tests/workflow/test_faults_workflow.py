@@ -1,16 +1,20 @@
 """Fault injection at the workflow level (issue 11, section 4): config files are read strictly before
 any job runs, and the advice printed for a corrupt cache actually rebuilds what the failure removed."""
 
-import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from ..conftest import CONFIG, DATA_OR_MISSING, ROOT
+from nufog.__main__ import main
+from nufog.config import ConfigError, read_config_file
+
+from ..conftest import CONFIG, ROOT
 from .conftest import CI_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
+PROCESSES = ("cevns", "migdal", "electron")
 
 
 def dry_run(workdir, *files, configfiles=None):
@@ -18,16 +22,26 @@ def dry_run(workdir, *files, configfiles=None):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("limits:\n  cl: 0.9\n  cl: 0.95\n", "user.yaml, line 3: duplicate key 'cl' (first given on line 2)"),
-        ("limits:\n  m_med_MeV: {}\n", "user.yaml, line 2: 'limits.m_med_MeV' is an empty mapping"),
-        ("limits:\n  cl: .nan\n", "config key 'limits.cl': nan is not allowed: numbers must be finite"),
-        ("limits:\n  e_nr_keV: {min: 0.05, max: 9.2, n: 100}\n", "config key 'limits.e_nr_keV' (0.05-9.2 keV_nr)"),
-        ("limits:\n  m_med_MeV: {min: 0.01, max: 1.0e+4, n: 1000000}\n", "key 'limits.m_med_MeV.n' (1000000)"),
-    ],
-)
+BAD_FILES = [
+    ("limits:\n  cl: 0.9\n  cl: 0.95\n", "user.yaml, line 3: duplicate key 'cl' (first given on line 2)"),
+    ("limits:\n  m_med_MeV: {}\n", "user.yaml, line 2: 'limits.m_med_MeV' is an empty mapping"),
+    ("limits:\n  cl: .nan\n", "config key 'limits.cl': nan is not allowed: numbers must be finite"),
+    ("limits:\n  e_nr_keV: {min: 0.05, max: 9.2, n: 100}\n", "config key 'limits.e_nr_keV' (0.05-9.2 keV_nr)"),
+    ("limits:\n  m_med_MeV: {min: 0.01, max: 1.0e+4, n: 1000000}\n", "key 'limits.m_med_MeV.n' (1000000)"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_FILES)
+def test_bad_config_file_message(tmp_path, capsys, text, message):
+    """The message of the check common.smk runs on the files given with --configfile (the same
+    functions as `nufog check-config`: check_config_files, then validate_config)."""
+    user = tmp_path / "user.yaml"
+    user.write_text(text)
+    assert main(["check-config", str(CONFIG), str(CI_CONFIG), str(user)]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, message", [BAD_FILES[0]])  # strict reading; schema and cross-key: test_workflow.py
 def test_bad_config_file_stops_before_any_job(tmp_path, text, message):
     user = tmp_path / "user.yaml"
     user.write_text(text)
@@ -36,17 +50,27 @@ def test_bad_config_file_stops_before_any_job(tmp_path, text, message):
     assert "Job stats" not in out
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("limits:\n  cl: [0.9\n", "config file config.yaml, line 3, column 1: YAML syntax error"),
-        ("", "config file config.yaml is empty"),
-        ("limits:\n  cl: 0.9\n  cl: 0.95\n", "config file config.yaml, line 3: duplicate key 'cl'"),
-    ],
-)
+BROKEN_CONFIG_YAML = [
+    ("limits:\n  cl: [0.9\n", "config file config.yaml, line 3, column 1: YAML syntax error"),
+    ("", "config file config.yaml is empty"),
+    ("limits:\n  cl: 0.9\n  cl: 0.95\n", "config file config.yaml, line 3: duplicate key 'cl'"),
+]
+
+
+@pytest.mark.parametrize("text, message", BROKEN_CONFIG_YAML)
+def test_broken_config_yaml_message_names_file_and_line(tmp_path, monkeypatch, text, message):
+    """The message of workflow/rules/preflight.smk's strict read of config.yaml in the workdir."""
+    monkeypatch.chdir(tmp_path)
+    Path("config.yaml").write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        read_config_file("config.yaml")
+    assert message in str(exc.value)
+
+
+@pytest.mark.parametrize("text, message", [BROKEN_CONFIG_YAML[0]])
 def test_broken_config_yaml_in_workdir_names_file_and_line(tmp_path, text, message):
     """`snakemake` without --configfile loads config.yaml with the Snakefile's `configfile:`
-    directive; workflow/rules/preflight.smk reads it strictly first."""
+    directive; workflow/rules/preflight.smk reads it strictly first (end to end, one case)."""
     work = tmp_path / "work"
     work.mkdir()
     (work / "config.yaml").write_text(text)
@@ -63,7 +87,7 @@ def test_broken_config_yaml_in_workdir_names_file_and_line(tmp_path, text, messa
     assert proc.returncode != 0 and message in out
 
 
-def test_syntax_error_in_a_configfile_option_is_caught_by_snakemake_first(tmp_path):
+def test_syntax_error_in_a_configfile_option_is_caught_by_snakemake_first(tmp_path, capsys):
     """Files given with --configfile are parsed by Snakemake's command line before any workflow
     code runs; its message names neither file nor line (Snakemake 9.27). `nufog check-config`
     does: the README points there. If Snakemake ever names the file, drop this test."""
@@ -71,36 +95,34 @@ def test_syntax_error_in_a_configfile_option_is_caught_by_snakemake_first(tmp_pa
     user.write_text("limits:\n  cl: [0.9\n")
     code, out = dry_run(tmp_path / "work", user)
     assert code != 0 and "not valid JSON or YAML" in out
-    check = subprocess.run(
-        [sys.executable, "-m", "nufog", "check-config", str(CONFIG), str(user)], capture_output=True, text=True
-    )
-    assert check.returncode == 1 and "user.yaml, line 3, column 1: YAML syntax error" in check.stderr
+    assert main(["check-config", str(CONFIG), str(user)]) == 1
+    assert "user.yaml, line 3, column 1: YAML syntax error" in capsys.readouterr().err
 
 
-def test_following_the_corrupt_cache_advice_rebuilds(tmp_path):
-    """A corrupt cached input fails the jobs reading it; Snakemake removes their outputs. A plain
-    rerun then finds the final output up to date ("Nothing to be done") although intermediates are
-    missing, so the message tells the user to delete the file and rerun with --forcerun RULE."""
-    if not DATA_OR_MISSING.is_dir():
-        pytest.skip("input mirror not found; set NUFOG_DATA_MIRROR")
+def test_following_the_corrupt_cache_advice_rebuilds(built, built_copy):
+    """A corrupt cached input is reported and never used: the jobs reading it fail and Snakemake
+    removes their outputs. A plain rerun then finds the final output up to date ("Nothing to be
+    done") although intermediates are missing, so the message tells the user to delete the file and
+    rerun with --forcerun RULE; doing so rebuilds the same bytes. (On a copy of the shared build.)"""
     target = "results/ci/figures/fig1_sm_rates.pdf"
-    snakemake(tmp_path, target)
-    cached = tmp_path / "resources/downloads/solar/pp_shape.csv"
+    cached = built_copy / "resources/downloads/solar/pp_shape.csv"
     good = cached.read_bytes()
-    cached.write_bytes(good[: len(good) // 2])
+    cached.write_bytes(good[: len(good) // 2])  # truncated
 
-    failed = snakemake(tmp_path, target, "--forcerun", "tabulate_rates", check=False)
+    failed = snakemake(built_copy, target, "--forcerun", "tabulate_rates", check=False)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
-    advice = f"rm {cached.relative_to(tmp_path)} && snakemake <your options and targets> --forcerun tabulate_rates"
+    assert "cached input 'pp' at" in out and "is corrupt" in out and "delete it and rerun" in out
+    advice = f"rm {cached.relative_to(built_copy)} && snakemake <your options and targets> --forcerun tabulate_rates"
     assert advice in out
-    assert not (tmp_path / "results/ci/rates/xenon_cevns.parquet").exists()
+    for process in PROCESSES:  # nothing made from the bad file
+        assert not (built_copy / f"results/ci/rates/xenon_{process}.parquet").exists()
 
     cached.unlink()  # the advice, step 1
-    plain = snakemake(tmp_path, target, "-n")
+    plain = snakemake(built_copy, target, "-n")
     assert "Nothing to be done" in plain.stdout + plain.stderr  # why the advice needs --forcerun
-    snakemake(tmp_path, target, "--forcerun", "tabulate_rates")  # the advice, step 2
+    snakemake(built_copy, target, "--forcerun", "tabulate_rates")  # the advice, step 2
     assert cached.read_bytes() == good
-    for process in ("cevns", "migdal", "electron"):
-        assert (tmp_path / f"results/ci/rates/xenon_{process}.parquet").is_file()
-    shutil.rmtree(tmp_path / "results", ignore_errors=True)
+    for process in PROCESSES:
+        rates = f"results/ci/rates/xenon_{process}.parquet"
+        assert (built_copy / rates).read_bytes() == (built / rates).read_bytes(), rates

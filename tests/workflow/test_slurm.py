@@ -75,7 +75,10 @@ def slurm_build(workdir, partition, cpus, mem_mb):
         "--default-resources", *local_default_resources(partition),
         # no accounting database: squeue (finished jobs stay for MinJobAge) instead of sacct
         "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "10",
+        # poll squeue every second (the plugin adds 10 s per round in which no job finished, and goes
+        # back to this after one did); the defaults, 40 s and 10 s, leave a small build mostly waiting
+        "--slurm-init-seconds-before-status-checks", "1",
+        "--seconds-between-status-checks", "1",
         # group jobs sized to this cluster's node (trap 2 in the README)
         "--cores", str(cpus),
         "--resources", f"mem_mb={mem_mb}",
@@ -100,10 +103,13 @@ def outputs(workdir):
 
 def test_slurm_build_matches_local_build(cluster, built, tmp_path):
     workdir = tmp_path / "slurm"
-    workdir.mkdir()
+    # the local build's input cache, times kept: the downloads are local rules (never submitted), so
+    # the SLURM build starts at the first job that reads them
+    shutil.copytree(built / "resources", workdir / "resources")
     proc = slurm_build(workdir, *cluster)
     log = proc.stdout + proc.stderr
     assert "SLURM jobid" in log, "no job was submitted to SLURM"
+    assert "download_input" not in log
 
     local, remote = outputs(built), outputs(workdir)
     assert remote == local and len(local) > 40, f"different output files: {set(local) ^ set(remote)}"
