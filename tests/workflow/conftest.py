@@ -85,7 +85,11 @@ def pytest_collection_finish(session):
         return
     if not any("built" in getattr(item, "fixturenames", ()) for item in session.items):
         return
-    factory = session.config._tmp_path_factory  # the tmp_path_factory fixture's object
+    # the tmp_path_factory fixture's object (a private attribute of pytest's tmpdir plugin: without it,
+    # the build simply waits for its first use)
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
     _early["build"] = _EarlyBuild(factory.mktemp("build"), factory.mktemp("build-log"))
 
 
