@@ -35,14 +35,20 @@ _BRACKET = 1.15  # the root is first bracketed by [G_asymptotic / 1.15, G_asympt
 __all__ = ["toy_cls_upper", "toy_cls_limits", "toy_statistic", "draw_toys", "poisson_quantile"]
 
 
+def _ratio(cond_nll2: np.ndarray, best_nll2: np.ndarray, g_hat: np.ndarray, g, one_sided: bool = True) -> np.ndarray:
+    """The profile-likelihood ratio q = -2 ln L(G) + 2 ln L(G_hat) >= 0 from -2 ln L of the fit at G and of
+    the fit over G >= 0 (at G_hat); one-sided (CL_s): q = 0 when G_hat > G."""
+    q = np.maximum(cond_nll2 - np.minimum(best_nll2, cond_nll2), 0.0)
+    return np.where(g_hat > g, 0.0, q) if one_sided else q
+
+
 def _q(model: Model, g: float, counts: np.ndarray) -> np.ndarray:
     """One-sided q(g) for every row of ``counts`` (toys), nuisances profiled."""
     p = counts.shape[0]
     midx = np.zeros(p, dtype=int)
     cond = model.profile(np.full(p, g), midx, observed=counts)
     best = model.profile(np.full(p, g), midx, free_g=True, observed=counts)
-    q = np.maximum(cond.nll2 - best.nll2, 0.0)
-    return np.where(best.g > g, 0.0, q), cond.ok & best.ok
+    return _ratio(cond.nll2, best.nll2, best.g, g), cond.ok & best.ok
 
 
 def toy_cls_upper(data: Dataset, cl: float = 0.9, n_toys: int = 2000, seed: int = 1) -> tuple[float, float]:
@@ -139,10 +145,7 @@ def toy_statistic(
     """
     cond = model.profile(g, midx, theta0=theta0, observed=counts, aux=aux)
     best = model.profile(g, midx, theta0=theta0, free_g=True, observed=counts, aux=aux)
-    q = np.maximum(cond.nll2 - np.minimum(best.nll2, cond.nll2), 0.0)
-    if one_sided:
-        q = np.where(best.g > g, 0.0, q)
-    return q, best.g, cond.ok & best.ok
+    return _ratio(cond.nll2, best.nll2, best.g, g, one_sided), best.g, cond.ok & best.ok
 
 
 def toy_cls_limits(data: Dataset, settings, expected: bool = True) -> dict[str, np.ndarray]:
@@ -238,15 +241,12 @@ class _ToyChunk:
             start, m_rep, theta0=self.sb_free_theta[rows], free_g=True, observed=counts, aux=aux, tol=_TOY_TOL
         )
         self.sb_theta[rows], self.sb_free_theta[rows], self.sb_free_g[rows] = cond.theta, best.theta, best.g
-        q_sb = np.maximum(cond.nll2 - np.minimum(best.nll2, cond.nll2), 0.0)
-        q_sb = np.where(best.g > g_rep, 0.0, q_sb)
-        ok_sb = cond.ok & best.ok
+        q_sb, ok_sb = _ratio(cond.nll2, best.nll2, best.g, g_rep), cond.ok & best.ok
         cond_b = model.profile(
             g_rep, m_rep, theta0=self.b_theta[rows], observed=self.b_counts[rows], aux=self.b_aux[rows], tol=_TOY_TOL
         )
         self.b_theta[rows] = cond_b.theta
-        q_b = np.maximum(cond_b.nll2 - np.minimum(self.b_best_nll2[rows], cond_b.nll2), 0.0)
-        q_b = np.where(self.b_best_g[rows] > g_rep, 0.0, q_b)
+        q_b = _ratio(cond_b.nll2, self.b_best_nll2[rows], self.b_best_g[rows], g_rep)
         ok_b = cond_b.ok & self.b_best_ok[rows]
         fail = 1.0 - np.minimum(ok_sb.reshape(-1, t).mean(axis=1), ok_b.reshape(-1, t).mean(axis=1))
         self.failed[sub] = fail
