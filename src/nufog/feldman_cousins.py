@@ -161,7 +161,7 @@ def asymptotic_limits(data: Dataset, settings, expected: bool = True) -> dict[st
     interval reaches G = 0), ``fit_ok`` and, if ``expected``, the band columns of
     :data:`nufog.inference.BANDS` (Asimov, :func:`band_factor`).
     """
-    from nufog.inference import _solve_increasing, _solve_profiled, _Statistic, asimov_bands
+    from nufog.inference import _observed_limit, _Statistic, asimov_bands
 
     log_alpha = np.log(1.0 - settings.cl)
 
@@ -174,9 +174,7 @@ def asymptotic_limits(data: Dataset, settings, expected: bool = True) -> dict[st
 
         return h, stat, asimov
 
-    crit, stat, asimov = criterion(data)
-    coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
-    g_up, found = _solve_profiled(crit, data, coarse) if coarse else _solve_increasing(crit, data)
+    g_up, found, stat, asimov = _observed_limit(criterion, data)
     out: dict[str, np.ndarray] = {"m_med_MeV": data.masses_MeV.copy()}
     out["coupling_limit"] = np.where(found, g_up, np.nan)
     ok = found & stat.ok & asimov.ok

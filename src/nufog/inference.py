@@ -335,10 +335,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
 
         return cls, stat, asimov
 
-    crit, stat, asimov = criterion(data)
-    # the bracket scan uses the nuisances fixed (cheap); the root itself is profiled
-    coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
-    g_obs, found = _solve_profiled(crit, data, coarse) if coarse else _solve_increasing(crit, data)
+    g_obs, found, stat, asimov = _observed_limit(criterion, data)
     out["coupling_limit"] = np.where(found, g_obs, np.nan)
     ok = found & stat.ok & (asimov.ok if settings.method == "cls" else True)
     if expected:
@@ -347,6 +344,18 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         ok &= ok_bands
     out["fit_ok"] = ok
     return out
+
+
+def _observed_limit(
+    criterion: Callable[[Dataset], tuple[Callable, _Statistic, _Statistic | None]], data: Dataset
+) -> tuple[np.ndarray, np.ndarray, _Statistic, _Statistic | None]:
+    """Root of a method's criterion on ``data`` at every mass: ``criterion(d)`` gives (h, stat, asimov) on a
+    data set d; the bracket comes from h on ``data`` with the nuisances fixed (cheap), the root itself is
+    profiled. Returns (G, found, stat, asimov)."""
+    crit, stat, asimov = criterion(data)
+    coarse = criterion(data.without_nuisances())[0] if data.nuisances else None
+    g, found = _solve_profiled(crit, data, coarse) if coarse else _solve_increasing(crit, data)
+    return g, found, stat, asimov
 
 
 def asimov_bands(
