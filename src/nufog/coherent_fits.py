@@ -248,12 +248,6 @@ def _roots(f_and_df, lo, hi, start, rising, theta, tol=1e-9, max_iter=50):
     return t, fit, converged and bool(fit.ok.all())
 
 
-def _fisher(model: Model, mu: np.ndarray, jac: np.ndarray) -> np.ndarray:
-    """Fisher information of -2 ln L in (theta, G), (P, K+1, K+1), from mu (P, B) and jac (P, B, K+1)."""
-    hess = 2.0 * np.einsum("pbk,pbl,pb->pkl", jac, jac, 1.0 / mu)
-    return hess + 2.0 * np.diag(np.r_[model.constrained, False])
-
-
 def _path_slope(hess: np.ndarray) -> np.ndarray:
     """d theta / d G along the profile (implicit function theorem): -H_tt^-1 H_tG, (P, K)."""
     return -np.linalg.solve(hess[:, :-1, :-1], hess[:, :-1, -1:])[..., 0]
@@ -269,17 +263,15 @@ def sm_fit(core: CsICore) -> dict[str, float | dict | bool | str]:
     ``n_background``, ``fit_ok`` and ``fit_message`` (the fit with every pull: :func:`sm_pulls_fit`).
     """
     m = Model(core.strength)
-    n = m.observed
     best = profile_points(m, np.ones(1), np.zeros(1, int), free_g=True, what="COHERENT SM fit")
     g_hat, th = float(best.g[0]), best.theta
-    hess = _fisher(m, *m.evaluate(th, g_hat, 0, d_g=True))
+    hess = m.free_g_information(th, g_hat, 0)[2]
     width = float(np.sqrt(2.0 * np.linalg.inv(hess[0])[-1, -1]))
 
     def f_and_df(gs, theta):
         r = profile_points(m, gs, np.zeros(gs.size, int), theta0=theta, what="COHERENT SM interval")
-        mu_r, jac_r = m.evaluate(r.theta, gs, 0, d_g=True)
-        dnll = 2.0 * ((1.0 - n / mu_r) * jac_r[..., -1]).sum(axis=-1)
-        return r.nll2 - best.nll2[0] - 1.0, dnll, r, _path_slope(_fisher(m, mu_r, jac_r))
+        _, grad, info = m.free_g_information(r.theta, gs, 0)  # d(-2 ln L)/dG: the envelope theorem
+        return r.nll2 - best.nll2[0] - 1.0, grad[:, -1], r, _path_slope(info)
 
     ends, end_fits, ends_ok = _roots(
         f_and_df,

@@ -96,6 +96,21 @@ class _Rows:
     shape_nuisance: np.ndarray  # (T,) nuisance of the row's shape key, -1 for nominal rows
 
 
+def _gradient_and_information(
+    mu: np.ndarray, jac: np.ndarray, n: np.ndarray, shift: np.ndarray, pull: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of -2 ln L and its Fisher information (the Newton step's Hessian), per point, from mu (P, B),
+    the (P, N, B) Jacobian of mu in N parameters, counts n, the parameters' distance from their pull centres
+    ``shift`` (P, N) and ``pull`` (N,), True for the parameters with a unit Gaussian pull. Batched matrix
+    products (BLAS): 2 J^T (1 - n / mu) + 2 pull shift and 2 J^T diag(1 / mu) J + 2 diag(pull)."""
+    safe_mu = np.where(mu > 0, mu, np.inf)
+    grad = 2.0 * (jac @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * shift
+    hess = 2.0 * (jac @ (jac / safe_mu[:, None, :]).transpose(0, 2, 1))
+    diag = np.arange(jac.shape[1])
+    hess[:, diag, diag] += 2.0 * pull
+    return grad, hess
+
+
 @dataclass
 class FitResult:
     """Profiled fits at P points.
@@ -141,15 +156,10 @@ class Model:
         )
         key_of = {key: s for s, key in enumerate(self._shape_keys)}
         #: normalisation modifiers (part, nuisance index, kind, sigma)
-        self._norms = tuple(
-            (q, index[m.nuisance], m.kind, m.sigma)
-            for q, x in enumerate(parts)
-            for m in x.modifiers
-            if m.kind != "shape"
-        )
-        for _, k, kind, sigma in self._norms:
-            if kind == "normal":
-                self.lower[k] = max(self.lower[k], -1.0 / sigma + 1e-9)
+        norms = [(q, index[m.nuisance], m) for q, x in enumerate(parts) for m in x.modifiers if m.kind != "shape"]
+        self._norms = tuple((q, k, m.kind, m.sigma) for q, k, m in norms)
+        for _, k, m in norms:
+            self.lower[k] = max(self.lower[k], m.lower_bound)
         self._n_parts = len(parts)
 
         def compile_rows(first: int, members: Sequence, powers: Sequence[int]) -> _Rows:
@@ -242,6 +252,18 @@ class Model:
             rows = self._signal_rows
             out += weights(rows) @ rows.rows[midx]
         return out[:, 0], (out[:, 1:] if jacobian else None)
+
+    def free_g_information(
+        self, theta: np.ndarray, g: np.ndarray, mass_index: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """mu (P, B), the gradient of -2 ln L in (theta, G) (P, K+1) and its Fisher information (P, K+1, K+1)
+        at the points (theta, G, mass): the quantities of :meth:`profile`'s Newton step with G free."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        mu, jac = self._evaluate(theta, g, mass_index, True, True)
+        g_col = np.broadcast_to(np.asarray(g, dtype=float), (theta.shape[0],))[:, None]
+        pull = np.r_[self.constrained, False]
+        grad, info = _gradient_and_information(mu, jac, self.observed, np.concatenate([theta, g_col], axis=1), pull)
+        return mu, grad, info
 
     def nll2(
         self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None, aux: np.ndarray | None = None
@@ -338,12 +360,8 @@ class Model:
             n = counts[idx]
             cen = None if centres is None else centres[idx]
             obj = self.nll2(mu, th, n, None if cen is None else cen[:, :k_nuis])
-            safe_mu = np.where(mu > 0, mu, np.inf)
-            # batched matrix products (BLAS) on the (P, K, B) Jacobian: J^T r and J^T W J
             shift = xs if cen is None else xs - cen  # distance from the pulls' centres
-            grad = 2.0 * (jac @ (1.0 - n / safe_mu)[:, :, None])[:, :, 0] + 2.0 * pull * shift
-            hess = 2.0 * (jac @ (jac / safe_mu[:, None, :]).transpose(0, 2, 1))
-            hess[:, np.arange(n_par), np.arange(n_par)] += 2.0 * pull
+            grad, hess = _gradient_and_information(mu, jac, n, shift, pull)
             at_lo = (xs <= lower + 1e-12) & (grad > 0)
             at_hi = (xs >= upper - 1e-12) & (grad < 0)
             fixed = at_lo | at_hi
