@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2 as chi2_dist
 
 from nufog.coherent_model import CsIModel
 from nufog.coherent_profile import bracketed_newton, fit, fit_batch
 from nufog.mediators import Mediator, get_model
 from nufog.progress import Progress
+from nufog.stats import delta_chi2_threshold
 
 __all__ = ["MediatorLimits", "mediator_limit"]
 
@@ -70,7 +70,7 @@ def mediator_limit(
         raise ValueError("mediator_limit needs a CsIModel")
     masses = np.atleast_1d(np.asarray(m_grid_MeV, dtype=float))
     lin, quad = model.bsm_spectra(med, masses)
-    thr = float(chi2_dist.ppf(cl, df=1))
+    thr = delta_chi2_threshold(cl)
     sm = fit(model)
     eff = model.efficiency.bin_average(model.fine_edges)[0]
     t_tot = model.time_rows_exact(0.0)[0][:2].sum(axis=1)  # (2,)

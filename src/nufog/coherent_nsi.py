@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
-from scipy.stats import chi2 as chi2_dist
 
 from nufog.coherent_fits import FAR_DELTA_CHI2, CsICore, NSIFit, nsi_chi2, nsi_fit
 from nufog.coherent_templates import nsi_charge
 from nufog.nuclei import csi, vector_charge
 from nufog.progress import Progress
+from nufog.stats import delta_chi2_threshold
 
 __all__ = ["nsi_scan", "nsi_strength", "nsi_valley", "nsi_profile", "profile_intervals"]
 
@@ -295,7 +295,7 @@ def profile_intervals(profile: dict, core: CsICore, cl: float = 0.9) -> list[tup
     90 % CL), the ends refined by root finding (brentq, xtol 1e-7). Returns (lower, upper,
     lower_is_scan_edge, upper_is_scan_edge) per interval (there can be two)."""
     g, chi, theta, centres = profile["grid"], profile["chi2"], profile["theta"], profile["centres_us"]
-    level = profile["chi2_min"] + float(chi2_dist.ppf(cl, df=1))
+    level = profile["chi2_min"] + delta_chi2_threshold(cl)
     inside = chi < level
 
     def root(a: int, b: int) -> float:
