@@ -205,7 +205,7 @@ def profile_points(
     theta, g_out, nll, ok, n_iter = r.theta.copy(), r.g.copy(), r.nll2.copy(), r.ok.copy(), r.n_iter
     rng = np.random.default_rng(0)
     for attempt in range(2):
-        on_bound = np.any((theta <= model.lower + 1e-6) | (theta >= model.upper - 1e-6), axis=1)
+        on_bound = model.on_bound(theta)
         bad = np.flatnonzero(~ok & ~on_bound)
         if bad.size == 0:
             break
@@ -383,8 +383,7 @@ def nsi_fit(
     chi, ok = np.full(p, np.inf), np.zeros(p, bool)
     if give_up_above is not None:
         quick = model.profile(np.ones(p), rest, theta0=theta, max_iter=QUICK_ITER)
-        on_bound = np.any((quick.theta <= model.lower + 1e-6) | (quick.theta >= model.upper - 1e-6), axis=1)
-        far = ~quick.ok & on_bound & (quick.nll2 > give_up_above)
+        far = ~quick.ok & model.on_bound(quick.theta) & (quick.nll2 > give_up_above)
         theta, chi = quick.theta.copy(), quick.nll2.copy()
         rest = np.flatnonzero(~far)
     r = profile_points(model, np.ones(rest.size), rest, theta0=theta[rest], max_iter=max_iter, what="COHERENT NSI")

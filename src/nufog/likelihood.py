@@ -265,6 +265,10 @@ class Model:
         grad, info = _gradient_and_information(mu, jac, self.observed, np.concatenate([theta, g_col], axis=1), pull)
         return mu, grad, info
 
+    def on_bound(self, theta: np.ndarray) -> np.ndarray:
+        """Per point: some nuisance within 1e-6 of its bound (a fit that ends there is not ``ok``)."""
+        return np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=-1)
+
     def nll2(
         self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None, aux: np.ndarray | None = None
     ) -> np.ndarray:
@@ -406,6 +410,5 @@ class Model:
         g_out = x[:, -1] if free_g else g.copy()
         mu, _ = self._evaluate(theta, g_out, midx, False, False)
         nll = self.nll2(mu, theta, counts, None if centres is None else centres[:, :k_nuis])
-        on_bound = np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=1)
-        ok = done & ~stalled & np.isfinite(nll) & ~on_bound
+        ok = done & ~stalled & np.isfinite(nll) & ~self.on_bound(theta)
         return FitResult(theta, g_out, nll, ok, n_iter)
