@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from nufog import io
-from nufog.analysis import Setup, build_model
+from nufog.analysis import Setup, signed_model
 from nufog.inputs import checksums
-from nufog.limits import coupling_sign
 from nufog.mediators import cevns_rate_terms
 from nufog.scripting import run
 
@@ -24,11 +23,10 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     columns = {"e_nr_keV": setup.e_nr_keV, "sm": setup.sm_rate_nr}
     benchmarks = {}
     for key, bench in params["benchmarks"].items():
-        model = build_model(bench["model"], config)
+        model, sign = signed_model(bench["model"], config)
         if model.target != "nucleus":
             log.info("benchmark %s (%s) couples to electrons: not a CEvNS spectrum, skipped", key, bench["model"])
             continue
-        sign = coupling_sign(model, config["models"][bench["model"]].get("interference", "constructive"))
         lin, quad = cevns_rate_terms(model, setup.recoil_kernel, np.array([bench["m_med_MeV"]]))
         g = sign * bench["coupling"]
         columns[key] = setup.sm_rate_nr + lin[0] * g + quad[0] * g**2

@@ -30,6 +30,7 @@ __all__ = [
     "Setup",
     "ExperimentSummary",
     "build_model",
+    "signed_model",
     "mass_chunk",
     "counting_data",
     "binned_data",
@@ -146,10 +147,9 @@ class Setup:
         return ExperimentSummary(exp, n_sm, n_e, n_obs, background, sigma_b, n_lim)
 
     def signal(self, model_name: str, summary: ExperimentSummary) -> SignalModel:
-        model = build_model(model_name, self.config)
+        model, sign = signed_model(model_name, self.config)
         kernel = self.recoil_kernel if model.target == "nucleus" else self.electron_kernel
-        interference = self.config["models"][model_name].get("interference", "constructive")
-        return SignalModel(model, summary.experiment, kernel, coupling_sign(model, interference))
+        return SignalModel(model, summary.experiment, kernel, sign)
 
 
 def build_model(name: str, config: Mapping[str, Any]) -> Mediator:
@@ -157,6 +157,13 @@ def build_model(name: str, config: Mapping[str, Any]) -> Mediator:
     cfg = config["models"][name]
     model = get_model(cfg.get("kind", name), config.get("hadronic"))
     return replace(model, name=name)
+
+
+def signed_model(name: str, config: Mapping[str, Any]) -> tuple[Mediator, int]:
+    """The mediator of ``models.<name>`` and the sign of its coupling product (``models.<name>.interference``,
+    default constructive: :func:`nufog.limits.coupling_sign`)."""
+    model = build_model(name, config)
+    return model, coupling_sign(model, config["models"][name].get("interference", "constructive"))
 
 
 def mass_chunk(spec: Mapping[str, Any], scatteritem: str) -> np.ndarray:
@@ -268,9 +275,7 @@ def physics_terms(
     sm_rates = {"nr": {g: k.sm_rate()["total"] for g, k in kernels.items()}}
     bsm, info = {}, {}
     for name in model_names:
-        model = build_model(name, setup.config)
-        interference = setup.config["models"][name].get("interference", "constructive")
-        sign = coupling_sign(model, interference)
+        model, sign = signed_model(name, setup.config)
         energy = "nr" if model.target == "nucleus" else "ee"
         info[name] = {
             "energy": energy,
