@@ -11,8 +11,9 @@ and limits"; the same comparisons, with tolerances, are tests/unit/test_feldman_
 import numpy as np
 
 from nufog.feldman_cousins import asymptotic_limits, feldman_cousins_interval, log_pvalue, toy_pvalue
-from nufog.inference import LimitSettings, _Statistic, coupling_limits, exact_cls_upper, signal_dataset
+from nufog.inference import LimitSettings, coupling_limits, exact_cls_upper, signal_dataset
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
+from nufog.statistic import Statistic
 
 
 def three_bins(observed, bkg=(40.0, 30.0, 30.0), sigma=0.1):
@@ -41,7 +42,7 @@ def main() -> None:
     for observed in ([44, 28, 33], [30, 24, 26], [60, 30, 28]):
         data = three_bins(observed)
         out = asymptotic_limits(data, LimitSettings(method="feldman_cousins"), expected=False)
-        asimov = _Statistic(data.with_observed(data.expected_sm()), "background_only")
+        asimov = Statistic(data.with_observed(data.expected_sm()), "background_only")
         lo, up = out["coupling_lower"][0], out["coupling_limit"][0]
         print(f"  observed {observed}: interval in signal events [{lo**2:.2f}, {up**2:.2f}]")
         for name, end in (("upper", up), ("lower", lo)):

@@ -161,13 +161,14 @@ def asymptotic_limits(data: Dataset, settings, expected: bool = True) -> dict[st
     interval reaches G = 0), ``fit_ok`` and, if ``expected``, the band columns of
     :data:`nufog.inference.BANDS` (Asimov, :func:`band_factor`).
     """
-    from nufog.inference import _observed_limit, _Statistic, asimov_bands
+    from nufog.inference import _observed_limit, asimov_bands
+    from nufog.statistic import Statistic
 
     log_alpha = np.log(1.0 - settings.cl)
 
     def criterion(d: Dataset):
-        stat = _Statistic(d, "best_fit")  # t~ for G >= G_hat (0 below: there the upper end is not)
-        asimov = _Statistic(d.with_observed(d.expected_sm()), "background_only")
+        stat = Statistic(d, "best_fit")  # t~ for G >= G_hat (0 below: there the upper end is not)
+        asimov = Statistic(d.with_observed(d.expected_sm()), "background_only")
 
         def h(g, midx):
             return log_alpha - log_pvalue(stat(g, midx), asimov(g, midx))

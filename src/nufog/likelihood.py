@@ -342,6 +342,7 @@ class Model:
             return self._evaluate(th, gg, midx[idx], True, free_g)
 
         stalled = np.zeros(p, dtype=bool)
+        final = np.full(p, np.nan)  # -2 ln L at the point where each fit ended
         # a step accepted at full length was evaluated with its Jacobian: the next iteration reuses it
         cached, mu_c, jac_c = np.zeros(p, dtype=bool), None, None
         n_iter = 0
@@ -380,6 +381,7 @@ class Model:
             decrement = -(grad * step).sum(axis=1)
             converged = np.isfinite(obj) & (decrement < tol)
             done[idx[converged]] = True
+            final[idx[converged]] = obj[converged]
             move = ~converged
             if not move.any():
                 continue
@@ -406,9 +408,13 @@ class Model:
             # no decrease along a Newton direction with a large decrement: numerical trouble
             done[idx[~accepted]] = True
             stalled[idx[~accepted]] = True
+            final[idx[~accepted]] = obj[~accepted]
         theta = x[:, :k_nuis]
         g_out = x[:, -1] if free_g else g.copy()
-        mu, _ = self._evaluate(theta, g_out, midx, False, False)
-        nll = self.nll2(mu, theta, counts, None if centres is None else centres[:, :k_nuis])
+        rest = np.nonzero(~done)[0]  # out of iterations: -2 ln L where they stopped
+        if rest.size:
+            mu, _ = self._evaluate(theta[rest], g_out[rest], midx[rest], False, False)
+            final[rest] = self.nll2(mu, theta[rest], counts[rest], None if centres is None else centres[rest, :k_nuis])
+        nll = final
         ok = done & ~stalled & np.isfinite(nll) & ~self.on_bound(theta)
         return FitResult(theta, g_out, nll, ok, n_iter)

@@ -162,8 +162,9 @@ def toy_cls_limits(data: Dataset, settings, expected: bool = True) -> dict[str, 
     the slope of ln CL_s over the initial bracket). ``fit_ok`` is False where more than 1 % of the toy
     fits failed at the last tested G (next to the limit) or no crossing was found.
     """
-    from nufog.inference import _coupling_for_events, _Statistic, coupling_limits
+    from nufog.inference import coupling_limits
     from nufog.progress import Progress
+    from nufog.statistic import Statistic, coupling_for_events
 
     n_toys, seed = int(settings.toys["n"]), int(settings.toys["seed"])
     out = coupling_limits(data, replace(settings, cls_mode="asymptotic"), expected)
@@ -172,12 +173,12 @@ def toy_cls_limits(data: Dataset, settings, expected: bool = True) -> dict[str, 
     rng = np.random.default_rng(seed)
     uniforms = rng.random((2, n_toys, n_bins))  # [0]: s+b toys, [1]: background-only toys
     normals = rng.standard_normal((2, n_toys, k))
-    stat = _Statistic(data, "best_fit")  # the one-sided q~ on the data, and theta_hat_hat(G) for the toys
+    stat = Statistic(data, "best_fit")  # the one-sided q~ on the data, and theta_hat_hat(G) for the toys
     zero = model.profile(np.zeros(1), np.zeros(1, dtype=int))  # background-only toys: G = 0, theta_hat_hat(0)
     b_counts, b_aux = draw_toys(model, zero.theta, np.zeros(1), np.zeros(1, dtype=int), uniforms[1], normals[1])
     guess = np.asarray(out["coupling_limit"], float)
     events = 3.0 * np.sqrt(data.expected_sm().sum() + data.observed.sum() + 1.0)
-    guess = np.where(np.isfinite(guess) & (guess > 0), guess, _coupling_for_events(data, np.full(n_mass, events)))
+    guess = np.where(np.isfinite(guess) & (guess > 0), guess, coupling_for_events(data, np.full(n_mass, events)))
     limit, error = np.full(n_mass, np.nan), np.full(n_mass, np.nan)
     ok = np.zeros(n_mass, dtype=bool)
     step = max(1, _TOY_ELEMENTS // (n_toys * n_bins * (k + 2)))

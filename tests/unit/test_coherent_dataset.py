@@ -110,3 +110,29 @@ def test_core_limit_against_mediator_limit(model, parts, name):
     out = coupling_limits(csi_dataset(parts, name), LimitSettings(), expected=False)
     assert out["fit_ok"].all()
     np.testing.assert_allclose(out["coupling_limit"], exact, rtol=1e-2)
+
+
+def test_band_edges_at_the_global_minimum_of_the_nuisances(parts):
+    """The COHERENT likelihood has two minima in (sns_yield, eff, t_offset) at the upper band edges of the
+    universal vector (measured at 1 MeV: -2 ln L 8.4823 and 8.5555 at one G). The edge must be where the
+    *lowest* profiled q equals its target: fits from 40 independent random starts at the edge find nothing
+    lower. Before the global-minimum search the +1 sigma edge sat on the other minimum, 0.6 % low (its
+    sqrt(q) off by 0.013)."""
+    from nufog.inference import BANDS, _band_factor
+    from nufog.statistic import Statistic
+
+    data = csi_dataset(parts, "universal_vector")
+    settings = LimitSettings()
+    out = coupling_limits(data, settings)
+    assert out["fit_ok"].all()
+    asimov = Statistic(data.with_observed(data.expected_sm()), "background_only")
+    model = asimov.model
+    rng = np.random.default_rng(7)
+    starts = np.clip(1.5 * rng.standard_normal((40, model.n_nuisances)), model.lower, model.upper)
+    n = MASSES.size
+    for col in ("expected_median", "expected_plus1", "expected_plus2"):
+        g = np.repeat(out[col], len(starts))
+        fits = model.profile(g, np.repeat(np.arange(n), len(starts)), theta0=np.tile(starts, (n, 1)))
+        lowest = np.where(fits.ok, fits.nll2, np.inf).reshape(n, len(starts)).min(axis=1)
+        root_q = np.sqrt(lowest - asimov.ref)
+        np.testing.assert_allclose(root_q, _band_factor(settings, BANDS[col]), atol=1e-6)

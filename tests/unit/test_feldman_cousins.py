@@ -13,8 +13,9 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from nufog.feldman_cousins import asymptotic_limits, band_factor, feldman_cousins_interval, log_pvalue, toy_pvalue
-from nufog.inference import LimitSettings, _Statistic, coupling_limits, signal_dataset
+from nufog.inference import LimitSettings, coupling_limits, signal_dataset
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
+from nufog.statistic import Statistic
 
 FC = LimitSettings(method="feldman_cousins", profile=False)
 
@@ -134,7 +135,7 @@ def test_binned_profiled_data_set_runs_and_bands_are_ordered():
     bands = [out[c][0] for c in ("expected_minus2", "expected_minus1", "expected_median", "expected_plus1")]
     assert np.all(np.diff(bands + [out["expected_plus2"][0]]) > 0)
     # median band: sqrt(q_A(G)) = Phi^-1(0.95), the Asimov statistic at the band edge
-    asimov = _Statistic(_three_bins([40, 30, 30]), "background_only")
+    asimov = Statistic(_three_bins([40, 30, 30]), "background_only")
     q_a = asimov(np.array([out["expected_median"][0]]), np.array([0]))[0]
     assert np.sqrt(q_a) == pytest.approx(norm.ppf(0.95), rel=1e-6)
 
@@ -170,7 +171,7 @@ def test_asymptotic_pvalues_match_toy_neyman_construction(observed):
     data = _three_bins(observed)
     out = asymptotic_limits(data, LimitSettings(method="feldman_cousins"), expected=False)
     assert out["fit_ok"].all()
-    asimov = _Statistic(data.with_observed(data.expected_sm()), "background_only")
+    asimov = Statistic(data.with_observed(data.expected_sm()), "background_only")
     ends = [out["coupling_limit"][0]] + ([out["coupling_lower"][0]] if out["coupling_lower"][0] > 0 else [])
     for end in ends:
         for f in (0.9, 1.0, 1.1):
