@@ -35,14 +35,14 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     xlim = fig_cfg["e_ee_keV"]
     curves = {}
     for process in ("cevns", "migdal", "electron"):
-        df, meta = io.read_table(inputs[process])
+        cols, _ = io.read_columns(inputs[process])
         if process == "cevns":
             e_ee = np.geomspace(*xlim, 600)
-            rate = quench.spectrum_to_ee(e_ee, df["e_nr_keV"].to_numpy(), df["rate_total"].to_numpy())
+            rate = quench.spectrum_to_ee(e_ee, cols["e_nr_keV"], cols["rate_total"])
             curves[PROCESS_LABELS[process]] = (e_ee, rate)
         else:
-            e_ee = df["e_ee_keV"].to_numpy()
-            rate = df["rate_total"].to_numpy()
+            e_ee = cols["e_ee_keV"]
+            rate = cols["rate_total"]
             if process == "migdal":  # no vertical segment at the ionisation threshold
                 rate = mask_threshold(e_ee, rate)
             curves[PROCESS_LABELS[process]] = (e_ee, rate)

@@ -21,15 +21,15 @@ def latex_sci(x: float) -> str:
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    spectra, meta = io.read_table(inputs["spectra"])
-    e = spectra["e_nr_keV"].to_numpy()
-    curves = {"SM": (e, spectra["sm"].to_numpy())}
+    spectra, meta = io.read_columns(inputs["spectra"])
+    e = spectra["e_nr_keV"]
+    curves = {"SM": (e, spectra["sm"])}
     for key, bench in meta["benchmarks"].items():
         g = bench["coupling_sign"] * bench["coupling"]
         label = f"SM + {key}, $m$ = {bench['m_med_MeV']:g} MeV\n{bench['coupling_label']} = {latex_sci(abs(g))}"
         if bench["interferes"]:
             label += " (constructive)" if bench["coupling_sign"] < 0 else " (destructive)"
-        curves[label] = (e, spectra[key].to_numpy())
+        curves[label] = (e, spectra[key])
     # the measured counting data sets (projections have no efficiency of their own to show)
     efficiencies = []
     for name, path in inputs.items():

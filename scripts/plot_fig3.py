@@ -52,7 +52,8 @@ def y_range(curves, configured, in_range_m):
     lows = []
     for df, _ in curves:
         cols = ["coupling_limit"] + [c for c in EXPECTED if c in df]
-        sel = df.loc[in_range_m(df["m_med_MeV"]), cols].to_numpy(dtype=float)
+        m = np.asarray(df["m_med_MeV"], dtype=float)
+        sel = np.array([np.asarray(df[c], dtype=float) for c in cols])[:, in_range_m(m)]
         sel = sel[np.isfinite(sel) & (sel > 0)]
         if sel.size:
             lows.append(sel.min())
@@ -100,7 +101,7 @@ def panel(ax, model, curves, references, fig_cfg, combinations):
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    tables = [io.read_table(p) for p in inputs["limits"]]
+    tables = [io.read_columns(p) for p in inputs["limits"]]
     models = list(dict.fromkeys(meta["model"] for _, meta in tables))
     fig_cfg = params["fig"]
     combinations = set(params.get("combinations") or ())  # names (a list, or the keys of a mapping)

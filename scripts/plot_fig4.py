@@ -2,17 +2,16 @@
 
 The chi^2 is nearly flat along the two degenerate bands (the Cs and I neutron-to-proton ratios differ
 by 1.5 %), so no best-fit point is drawn: the dashed lines are the valley (for each eps_u the eps_d of
-the chi^2 minimum in each band, :func:`nufog.coherent.nsi_valley`) inside the allowed region.
+the chi^2 minimum in each band, :func:`nufog.coherent_valley.nsi_valley`) inside the allowed region.
 """
 
 import logging
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.stats import chi2
 
 from nufog import io
-from nufog.coherent import nsi_valley
+from nufog.coherent_valley import nsi_valley  # not nufog.coherent: the fits and scipy cost ~1 s of imports
 from nufog.plotting import save_and_close, style
 from nufog.scripting import run
 
@@ -20,16 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    df, meta = io.read_table(inputs["0"])
-    eu = np.unique(df["eps_u"].to_numpy())
-    ed = np.unique(df["eps_d"].to_numpy())
-    dchi2 = df["delta_chi2"].to_numpy().reshape(eu.size, ed.size)
-    level = chi2.ppf(params["cl"], df=2)  # two parameters: 4.61 at 90 % CL
-    if "fit_ok" in df and not df["fit_ok"].all():
+    scan, _ = io.read_columns(inputs["0"])
+    eu = np.unique(scan["eps_u"])
+    ed = np.unique(scan["eps_d"])
+    dchi2 = scan["delta_chi2"].reshape(eu.size, ed.size)
+    level = -2.0 * np.log1p(-params["cl"])  # chi2.ppf(cl, df=2), two parameters: 4.61 at 90 % CL
+    if "fit_ok" in scan and not scan["fit_ok"].all():
         # far from both bands the fits need pulls beyond the likelihood core's 5 sigma bounds: flagged,
         # with a chi^2 above the unbounded one; a flagged point near the contour would matter
-        flagged = ~df["fit_ok"].to_numpy()
-        near = flagged & (df["delta_chi2"].to_numpy() < 4 * level)
+        flagged = ~scan["fit_ok"]
+        near = flagged & (scan["delta_chi2"] < 4 * level)
         (log.warning if near.any() else log.info)(
             "%d grid points have fit_ok = False, %d of them with Delta chi^2 < %.1f",
             flagged.sum(),

@@ -30,9 +30,9 @@ BAND_COLOURS = {2: "#FFE680", 1: "#8CD17D"}
 
 
 def _curve(df):
-    m = df["m_med_MeV"].to_numpy(float)
-    g = df["coupling_limit"].to_numpy(float)
-    ok = np.isfinite(g) & (g > 0) & df["fit_ok"].to_numpy(bool) if "fit_ok" in df else np.isfinite(g) & (g > 0)
+    m = np.asarray(df["m_med_MeV"], dtype=float)
+    g = np.asarray(df["coupling_limit"], dtype=float)
+    ok = np.isfinite(g) & (g > 0) & np.asarray(df["fit_ok"], dtype=bool) if "fit_ok" in df else np.isfinite(g) & (g > 0)
     return m[ok], g[ok]
 
 
@@ -54,7 +54,7 @@ def panel(ax, model, combined, releases, compare, fig_cfg, ylims, bbn):
         colour = EXPERIMENT_COLOURS.get(mt["experiment"], "0.3")
         ls = "-" if mt["experiment"] != "coherent_csi" else (0, (3, 1))
         ax.plot(m, g, color=colour, lw=0.7, ls=ls, alpha=0.9, label=mt["experiment_label"])
-    m = df["m_med_MeV"].to_numpy(float)
+    m = np.asarray(df["m_med_MeV"], dtype=float)
     for n, colour in BAND_COLOURS.items():
         ax.fill_between(
             m,
@@ -84,7 +84,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     tables = {}
     for key in ("combined", "releases", "compare"):
         for path in inputs[key]:
-            df, meta = io.read_table(path)
+            df, meta = io.read_columns(path)
             tables.setdefault(meta["model"], {}).setdefault(key, []).append((df, meta))
     models = list(params["models"])
     ncols = 2 if len(models) > 1 else 1
@@ -103,7 +103,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
                 params["coupling_ranges"].get(model),
                 params["bbn"],
             )
-            bad = int((~t["combined"][0][0]["fit_ok"].to_numpy(bool)).sum())
+            bad = int((~np.asarray(t["combined"][0][0]["fit_ok"], dtype=bool)).sum())
             if bad:
                 log.warning("%s: %d masses of the combined curve have fit_ok = False (not drawn)", model, bad)
         for ax in axes.flat[len(models) :]:

@@ -2,7 +2,8 @@
 
 The pieces of :class:`nufog.coherent_model.CsIModel` that do not depend on the model object:
 
-- :func:`nsi_charge`: the vector charge of a nucleus with vector NSI (eps^uV, eps^dV);
+- :func:`nsi_charge` (from :mod:`nufog.nuclei`): the vector charge of a nucleus with vector NSI
+  (eps^uV, eps^dV);
 - :data:`GROUPS` and :func:`group_matrix`: which neutrino flavour arrives in which timing group
   (prompt nu_mu; delayed nu_e and anti-nu_mu);
 - :func:`recoil_templates`: recoil kernels per timing group, the recoil-energy -> fine-PE response
@@ -22,7 +23,7 @@ import numpy as np
 from nufog import units as u
 from nufog.cevns import RecoilKernel
 from nufog.coherent_response import CsIResponse
-from nufog.nuclei import Target, vector_charge
+from nufog.nuclei import Target, nsi_charge
 from nufog.sns import FLAVOUR_TIMING, FLAVOURS, SNSSource
 
 __all__ = [
@@ -38,16 +39,6 @@ __all__ = [
 
 #: Timing groups (axis -2 of every signal spectrum).
 GROUPS: tuple[str, ...] = ("prompt", "delayed")
-
-
-def nsi_charge(Z: int, N: int, eps_u: np.ndarray, eps_d: np.ndarray) -> np.ndarray:
-    """Vector charge with vector NSI: Q = (g_V^p + 2 eps^u + eps^d) Z + (g_V^n + eps^u + 2 eps^d) N.
-
-    >>> round(float(nsi_charge(55, 78, 0.0, 0.0)), 3) == round(vector_charge(55, 78), 3)
-    True
-    """
-    eu, ed = np.asarray(eps_u, dtype=float), np.asarray(eps_d, dtype=float)
-    return vector_charge(Z, N) + eu * (2 * Z + N) + ed * (Z + 2 * N)
 
 
 def group_matrix() -> np.ndarray:

@@ -24,6 +24,7 @@ __all__ = [
     "klein_nystrand_form_factor",
     "form_factor",
     "vector_charge",
+    "nsi_charge",
     "weak_charge",
     "FORM_FACTORS",
 ]
@@ -93,6 +94,16 @@ def vector_charge(Z: int, N: int, sin2_theta_w: float = u.SIN2_THETA_W) -> float
     -37.7656
     """
     return (0.5 - 2.0 * sin2_theta_w) * Z - 0.5 * N
+
+
+def nsi_charge(Z: int, N: int, eps_u: np.ndarray, eps_d: np.ndarray) -> np.ndarray:
+    """Vector charge with vector NSI: Q = (g_V^p + 2 eps^u + eps^d) Z + (g_V^n + eps^u + 2 eps^d) N.
+
+    >>> round(float(nsi_charge(55, 78, 0.0, 0.0)), 3) == round(vector_charge(55, 78), 3)
+    True
+    """
+    eu, ed = np.asarray(eps_u, dtype=float), np.asarray(eps_d, dtype=float)
+    return vector_charge(Z, N) + eu * (2 * Z + N) + ed * (Z + 2 * N)
 
 
 def weak_charge(Z: int, N: int, sin2_theta_w: float = u.SIN2_THETA_W) -> float:

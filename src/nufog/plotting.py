@@ -12,6 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.layout_engine import TightLayoutEngine
 
 __all__ = [
     "STYLE",
@@ -46,11 +47,19 @@ def style():
 
 
 def save_and_close(fig, *paths) -> None:
-    """Save ``fig`` to every path (date-free, atomically: :func:`nufog.io.save_figure`) and close it."""
+    """Save ``fig`` to every path (date-free, atomically: :func:`nufog.io.save_figure`) and close it.
+
+    Every file is cropped to the figure's tight bounding box, measured once on its canvas (Agg at
+    ``figure.dpi``, the PNG's resolution), plus ``savefig.pad_inches``: ``bbox_inches="tight"`` would
+    lay out and measure the whole figure again for every file. PDFs get the pad twice: their text
+    extents (font metrics in whole points) reach up to ~1.5 pt beyond the canvas's.
+    """
     from nufog.io import save_figure
 
+    bbox = fig.get_tightbbox()
+    pad = plt.rcParams["savefig.pad_inches"]
     for path in paths:
-        save_figure(fig, path)
+        save_figure(fig, path, bbox_inches=bbox.padded(2 * pad if str(path).endswith(".pdf") else pad))
     plt.close(fig)
 
 
@@ -203,5 +212,6 @@ def legend_below(fig, axes, panel_height_in: float, n_rows: int, max_columns: in
     legend = None
     if handles:
         legend = fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=ncol, fontsize=6, frameon=False)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+    # as fig.tight_layout, but without leaving a layout engine on the figure (savefig would lay it out again)
+    TightLayoutEngine(rect=(0, bottom, 1, 1)).execute(fig)
     return legend
