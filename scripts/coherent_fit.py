@@ -7,6 +7,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.layout_engine import TightLayoutEngine
 
 from nufog import io
 from nufog.coherent import NUISANCES, CsICore, model_from_config, sm_fit, sm_pulls_fit
@@ -47,7 +48,7 @@ def plot_projections(model, x, path_pdf, path_png):
             ax.set_xlim(edges[0], edges[-1])
         axes[0].legend(loc="upper right")
         fig.suptitle("COHERENT CsI 2021: data and best fit (SM, nuisances profiled)", fontsize=8)
-        fig.tight_layout()
+        TightLayoutEngine().execute(fig)  # no layout engine left on the figure: one draw per file
         save_and_close(fig, path_pdf, path_png)
 
 
