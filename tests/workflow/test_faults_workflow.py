@@ -1,7 +1,7 @@
 """Fault injection at the workflow level (issue 11, section 4): config files are read strictly before
 any job runs, and the advice printed for a corrupt cache actually rebuilds what the failure removed."""
 
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from nufog.__main__ import main
 from nufog.config import ConfigError, read_config_file
 
 from ..conftest import CONFIG, ROOT
-from .conftest import CI_CONFIG, snakemake
+from .conftest import CI_CONFIG, run_snakemake, snakemake
 
 pytestmark = pytest.mark.workflow
 PROCESSES = ("cevns", "migdal", "electron")
@@ -74,13 +74,12 @@ def test_broken_config_yaml_in_workdir_names_file_and_line(tmp_path, text, messa
     work = tmp_path / "work"
     work.mkdir()
     (work / "config.yaml").write_text(text)
-    proc = subprocess.run(
+    proc = run_snakemake(
         [
             *(sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")),
             *("--directory", str(work), "--cores", "1", "-n"),
         ],
-        capture_output=True,
-        text=True,
+        env=dict(os.environ),
         timeout=300,
     )
     out = proc.stdout + proc.stderr
