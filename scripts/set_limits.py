@@ -5,11 +5,8 @@ and +-1, +-2 sigma bands (:func:`nufog.inference.coupling_limits`). Reads fold f
 import logging
 import time
 
-import numpy as np
-import pandas as pd
-
 from nufog import io
-from nufog.fold import dataset_from_fold
+from nufog.fold import dataset_from_fold, read_fold
 from nufog.inference import BANDS, LimitSettings, coupling_limits
 from nufog.inputs import checksums
 from nufog.likelihood import combine
@@ -24,7 +21,7 @@ EXTRA_UNITS = {"coupling_lower": "1", "coupling_limit_mc_error": "1"}
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
-    folds = [io.read_table(p) for p in inputs.values()]
+    folds = [read_fold(p) for p in inputs.values()]
     settings = LimitSettings(**params["limits"])
     name, label = params["name"], params["label"]
     progress = Progress(len(params["models"]), log, what="models")
@@ -59,17 +56,16 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             meta["toys"] = settings.toys
         prov = io.provenance({"limits": params["limits"], "name": name, "model": model}, checksums(inputs))
         units = {**UNITS, **{k: u for k, u in EXTRA_UNITS.items() if k in out}}
-        df = pd.DataFrame({k: out[k] for k in units})
-        io.write_table(df, outputs[f"{model}"], units, prov, meta)
+        io.write_table({k: out[k] for k in units}, outputs[f"{model}"], units, prov, meta)
         log.info(
             "%s x %s: %d masses in %.2f s; limit %.3g at %.3g MeV (expected %.3g)",
             model,
             name,
-            df.shape[0],
+            out["m_med_MeV"].size,
             time.perf_counter() - start,
-            df["coupling_limit"].iloc[0],
-            df["m_med_MeV"].iloc[0],
-            np.asarray(df["expected_median"])[0],
+            out["coupling_limit"][0],
+            out["m_med_MeV"][0],
+            out["expected_median"][0],
         )
         progress.step()
 

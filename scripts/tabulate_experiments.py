@@ -14,8 +14,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from nufog import io
-from nufog.fold import dataset_from_fold, signal_events_at
+from nufog.fold import FoldBlocks, dataset_from_fold, read_fold, signal_events_at
 from nufog.inference import discovery_significance, exact_cls_upper, feldman_cousins_interval
 from nufog.io import atomic_path
 from nufog.scripting import run
@@ -30,13 +29,13 @@ PAPER_TABLE1 = {
 }
 
 
-def benchmark_events(table: pd.DataFrame, meta: dict, bench: dict) -> float:
+def benchmark_events(table: FoldBlocks, meta: dict, bench: dict) -> float:
     """Signal events of a benchmark point (model, mass, coupling) in one data set, from its fold file."""
     data = dataset_from_fold(table, meta, bench["model"])
     return float(signal_events_at(data, bench["m_med_MeV"], bench["coupling"]).sum())
 
 
-def dataset_row(table: pd.DataFrame, meta: dict, limits: dict) -> dict:
+def dataset_row(table: FoldBlocks, meta: dict, limits: dict) -> dict:
     """One row of signal_limits.csv from a fold file."""
     data = dataset_from_fold(table, meta, None)
     sm = [s.name for s in data.samples if s.name.startswith("sm_cevns_")]
@@ -77,7 +76,7 @@ def dataset_row(table: pd.DataFrame, meta: dict, limits: dict) -> dict:
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     limits = params["limits"]
-    folds = {name[len("fold_") :]: io.read_table(path) for name, path in inputs.items() if name.startswith("fold_")}
+    folds = {name[len("fold_") :]: read_fold(path) for name, path in inputs.items() if name.startswith("fold_")}
     rows = pd.DataFrame([dataset_row(table, meta, limits) for table, meta in folds.values()])
     rows["cl"] = limits["cl"]
     rows["reference"] = limits["reference"]
