@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import CONFIG, DATA, NO_DATA
+from ..conftest import CONFIG, DATA, MANIFEST, NO_DATA
 from ..helpers import ROOT, snakemake_command
 from .slurm import TIMEOUT_S as SLURM_TIMEOUT_S
-from .slurm import NoCluster, cancel_jobs_in, default_partition, slurm_command
+from .slurm import NoCluster, cancel_jobs_in, default_partition, seed_downloads, slurm_command
 
 CI_CONFIG = ROOT / "tests" / "configs" / "ci.yaml"
 SERVER = Path(__file__).with_name("snakemake_server.py")
@@ -184,6 +184,7 @@ def _start_slurm_build(tmp_path_factory, cluster) -> _Background:
     """The build through SLURM (fixture ``slurm_build``): mostly waiting for the cluster, so it
     overlaps every other test."""
     workdir = tmp_path_factory.mktemp("slurm")
+    seed_downloads(workdir, DATA, MANIFEST)
     cmd = slurm_command(workdir, (CONFIG, CI_CONFIG), *cluster)
     env = _environ({"MPLBACKEND": "Agg"})
     return _Background(cmd, workdir, tmp_path_factory.mktemp("slurm-log"), env, cwd=workdir, cleanup=cancel_jobs_in)
