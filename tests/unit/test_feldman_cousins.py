@@ -64,7 +64,7 @@ def test_band_factor(n_sigma):
 
 
 # --- asymptotic against the exact one-bin construction (b = 3, n = 0..10) --------------------------------
-EXACT_B3 = {  # feldman_cousins_interval(n, 3.0): (lower, upper)
+EXACT_B3 = {  # feldman_cousins_interval(n, 3.0): (lower, upper); FC's Table IV for n >= 1, n = 0: see below
     0: (0.00, 0.95),
     1: (0.00, 1.88),
     2: (0.00, 3.04),
@@ -77,6 +77,16 @@ EXACT_B3 = {  # feldman_cousins_interval(n, 3.0): (lower, upper)
     9: (1.88, 12.30),
     10: (2.63, 13.50),
 }
+
+
+def test_fixed_b_construction_against_fc_table_for_a_deficit():
+    """For a deficit the construction's upper end is a sawtooth in b (it falls with b and jumps up where the
+    discrete acceptance regions change): n = 0 at b = 3 gives 0.953, where FC's Table IV has 1.08. FC's
+    tables are non-increasing in b; their value is the construction's peak just above the next jump,
+    at b' = 3.46 (1.0755), and 0.5 further the sawtooth is back below."""
+    assert feldman_cousins_interval(0, 3.0)[1] == pytest.approx(0.953, abs=0.001)
+    assert round(feldman_cousins_interval(0, 3.46)[1], 2) == 1.08  # FC Table IV, n = 0, b = 3.0
+    assert feldman_cousins_interval(0, 3.45)[1] < 0.77 < feldman_cousins_interval(0, 3.50)[1] - 0.25
 
 
 @pytest.mark.parametrize("n", sorted(EXACT_B3))
