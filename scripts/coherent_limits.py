@@ -3,8 +3,6 @@
 import logging
 import time
 
-import pandas as pd
-
 from nufog import io
 from nufog.analysis import build_model
 from nufog.coherent import mediator_limit, model_from_config
@@ -51,7 +49,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         checksums(inputs),
     )
     io.write_table(
-        pd.DataFrame({"m_med_MeV": masses, "coupling_limit": res.coupling_limit, "fit_ok": res.fit_ok}),
+        {"m_med_MeV": masses, "coupling_limit": res.coupling_limit, "fit_ok": res.fit_ok},
         outputs["0"],
         {"m_med_MeV": "MeV", "coupling_limit": "1", "fit_ok": ""},
         prov,

@@ -5,7 +5,6 @@ import logging
 import time
 
 import numpy as np
-import pandas as pd
 
 from nufog import io
 from nufog.coherent import CsICore, model_from_config, nsi_scan
@@ -31,15 +30,13 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         scan["delta_chi2_sm"],
     )
     eu, ed = np.meshgrid(scan["eps_u"], scan["eps_d"], indexing="ij")
-    df = pd.DataFrame(
-        {
-            "eps_u": eu.ravel(),
-            "eps_d": ed.ravel(),
-            "chi2": scan["chi2"].ravel(),
-            "delta_chi2": scan["delta_chi2"].ravel(),
-            "fit_ok": scan["fit_ok"].ravel(),
-        }
-    )
+    df = {
+        "eps_u": eu.ravel(),
+        "eps_d": ed.ravel(),
+        "chi2": scan["chi2"].ravel(),
+        "delta_chi2": scan["delta_chi2"].ravel(),
+        "fit_ok": scan["fit_ok"].ravel(),
+    }
     meta = {
         # the minimum lies on a nearly flat valley (physics.md 5): a poorly defined point, not drawn
         "best_fit": list(scan["best"]),

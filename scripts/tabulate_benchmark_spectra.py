@@ -5,7 +5,6 @@
 import logging
 
 import numpy as np
-import pandas as pd
 
 from nufog import io
 from nufog.analysis import Setup, signed_model
@@ -40,7 +39,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         log.info("%s: %s at %g MeV, |G| = %g", key, bench["model"], bench["m_med_MeV"], bench["coupling"])
     units = {"e_nr_keV": "keV", **{c: "1/(t yr keV)" for c in columns if c != "e_nr_keV"}}
     prov = io.provenance({**config, "benchmarks": params["benchmarks"]}, checksums(inputs))
-    io.write_table(pd.DataFrame(columns), outputs["0"], units, prov, {"benchmarks": benchmarks, "target": "Xe"})
+    io.write_table(columns, outputs["0"], units, prov, {"benchmarks": benchmarks, "target": "Xe"})
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ __all__ = [
     "read_columns",
     "read_metadata",
     "to_numpy",
+    "from_numpy",
     "save_figure",
     "METADATA_KEY",
 ]
@@ -116,7 +117,7 @@ def write_table(
     if extra:
         meta.update(_canonical(dict(extra)))
     if isinstance(df, Mapping):
-        table = pa.table({c: pa.array(np.asarray(df[c]), from_pandas=True) for c in columns})
+        table = pa.table({c: from_numpy(df[c]) for c in columns})
     else:
         table = pa.Table.from_pandas(df, preserve_index=False)
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True).encode()})
@@ -163,6 +164,31 @@ _NUMPY_TYPES = {
     pa.int64(): np.int64,
     pa.int32(): np.int32,
 }
+
+
+def from_numpy(values) -> pa.Array:
+    """An Arrow array of a 1-D NumPy array, NaN as null (as ``pa.Table.from_pandas`` stores it).
+
+    Floats, integers and booleans are wrapped from their buffers: ``pa.array`` of a NumPy array imports
+    pandas (~0.3 s of a job's start-up). Other types go through ``pa.array``.
+
+    >>> from_numpy(np.array([1.5, np.nan])).to_pylist(), from_numpy(np.array([True, False])).to_pylist()
+    ([1.5, None], [True, False])
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"a column must be 1-d, got shape {arr.shape}")
+    if arr.dtype == bool:
+        return pa.Array.from_buffers(pa.bool_(), arr.size, [None, pa.py_buffer(np.packbits(arr, bitorder="little"))])
+    for arrow, dtype in _NUMPY_TYPES.items():
+        if arr.dtype == dtype:
+            data = pa.py_buffer(np.ascontiguousarray(arr))
+            nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.size, dtype=bool)
+            if not nan.any():
+                return pa.Array.from_buffers(arrow, arr.size, [None, data])
+            valid = pa.py_buffer(np.packbits(~nan, bitorder="little"))
+            return pa.Array.from_buffers(arrow, arr.size, [valid, data], null_count=int(nan.sum()))
+    return pa.array(arr, from_pandas=True)
 
 
 def to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
