@@ -271,7 +271,10 @@ def _fetch_registry(entry: InputEntry, dest: Path, mirror: str | Path | None, ti
     summary = ", ".join(f"{n} from {k}" for k, n in sorted(counts.items()))
     fd, tmp = tempfile.mkstemp(prefix=f".{REGISTRY_STAMP}.", suffix=".part", dir=dest)
     with os.fdopen(fd, "w") as fh:
-        fh.write(f"{entry.name} {entry.sha256} {sum(counts.values())} files ({summary})\n")
+        # what the release is, never where its files came from: the stamp's sha256 is the provenance of
+        # every output that reads the release, so it must not depend on the cache's history
+        fh.write(f"{entry.name} {entry.sha256} {sum(counts.values())} files\n")
+    os.chmod(tmp, umask_mode())  # mkstemp creates 0600
     os.replace(tmp, stamp)
     log.info("fetched registry %s: %s", entry.name, summary)
     return f"registry:{summary}"

@@ -16,6 +16,7 @@ from nufog.inputs import (
     load_manifest,
     member_entries,
     sha256_of,
+    umask_mode,
     verify,
 )
 from nufog.scripting import verify_inputs
@@ -71,8 +72,12 @@ def test_registry_entry_fetches_every_member(tmp_path):
     assert fetch(e, dest, mirror=tmp_path / "mirror", retries=1) == "registry:2 from mirror"
     assert (dest / "sub" / "b.h5").read_bytes() == b"BB" and (dest / REGISTRY_STAMP).is_file()
     verify(dest, e)
-    # a second fetch keeps the verified files
+    stamp = (dest / REGISTRY_STAMP).read_bytes()
+    assert (dest / REGISTRY_STAMP).stat().st_mode & 0o777 == umask_mode()  # not mkstemp's 0600
+    # a second fetch keeps the verified files, and writes the same stamp: the stamp's sha256 is the
+    # provenance of every output that reads the release, whatever the files came from
     assert fetch(e, dest, mirror=tmp_path / "mirror", retries=1) == "registry:2 from cache"
+    assert (dest / REGISTRY_STAMP).read_bytes() == stamp == f"rel {e.sha256} 2 files\n".encode()
 
 
 def test_registry_member_corrupt_or_registry_changed_is_rejected(tmp_path):

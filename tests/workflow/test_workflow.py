@@ -146,6 +146,14 @@ def test_editing_benchmarks_reruns_no_limit_job(built, tmp_path):
     assert not {k for k in jobs if k.startswith(("limits_", "fold", "coherent", "tabulate_rates"))}
 
 
+def test_another_mirror_or_none_reruns_nothing(built, tmp_path):
+    """Where inputs come from is not an input: with every file cached and verified, moving the mirror
+    (or dropping it) plans no job."""
+    for mirror in (str(tmp_path), ""):
+        proc = snakemake(built, "-n", env={"NUFOG_DATA_MIRROR": mirror})
+        assert "Nothing to be done" in proc.stdout + proc.stderr, (mirror, proc.stdout[-2000:])
+
+
 def test_deleting_an_intermediate_rebuilds_only_its_dependants(built_copy):
     (built_copy / "results/ci/rates/xenon_migdal.parquet").unlink()
     proc = snakemake(built_copy, "-n")

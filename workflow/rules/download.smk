@@ -1,5 +1,9 @@
 # Fetch every external input into the cache, verified against the manifest's sha256. (A ``run:``
 # directive would not save the start-up: Snakemake 9 runs each such job in a new snakemake process.)
+# The only param is the manifest entry (what to fetch and its sha256). Where to fetch it from and how
+# patiently (data.mirror or NUFOG_DATA_MIRROR, data.timeout_s, data.retries) the script reads from the
+# config: as params they would make a moved mirror rerun every download and, through the new files,
+# the whole workflow, although the verified bytes are the same.
 
 
 localrules:
@@ -17,9 +21,6 @@ rule download_input:
         logs("download/{file}.log"),
     params:
         entry=lambda wc: next(e for e in MANIFEST.values() if e.file == wc.file),
-        mirror=MIRROR,
-        timeout_s=config["data"]["timeout_s"],
-        retries=config["data"]["retries"],
     conda:
         "../envs/analysis.yaml"
     script:
@@ -36,9 +37,6 @@ rule download_registry:
         logs("download/{release}.log"),
     params:
         entry=lambda wc: next(e for e in MANIFEST.values() if e.is_registry and e.file == wc.release),
-        mirror=MIRROR,
-        timeout_s=config["data"]["timeout_s"],
-        retries=config["data"]["retries"],
     conda:
         "../envs/analysis.yaml"
     script:
