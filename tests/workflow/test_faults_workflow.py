@@ -88,12 +88,16 @@ def test_broken_config_yaml_in_workdir_names_file_and_line(tmp_path, text, messa
 
 def test_syntax_error_in_a_configfile_option_is_caught_by_snakemake_first(tmp_path, capsys):
     """Files given with --configfile are parsed by Snakemake's command line before any workflow
-    code runs; its message names neither file nor line (Snakemake 9.27). `nufog check-config`
-    does: the README points there. If Snakemake ever names the file, drop this test."""
+    code runs; its message names neither file nor line (Snakemake 9.27). With --verbose its traceback
+    shows the YAML parser's error, which does, and so does `nufog check-config`: the README points to
+    both. If Snakemake ever names the file, drop this test."""
     user = tmp_path / "user.yaml"
     user.write_text("limits:\n  cl: [0.9\n")
     code, out = dry_run(tmp_path / "work", user)
     assert code != 0 and "not valid JSON or YAML" in out
+    assert str(user) not in out
+    verbose = snakemake(tmp_path / "work", "-n", "--verbose", configfiles=(CONFIG, CI_CONFIG, user), check=False)
+    assert f'in "{user}", line 2, column 7' in verbose.stdout + verbose.stderr
     assert main(["check-config", str(CONFIG), str(user)]) == 1
     assert "user.yaml, line 3, column 1: YAML syntax error" in capsys.readouterr().err
 
