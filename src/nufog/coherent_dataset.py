@@ -47,10 +47,10 @@ from nufog.coherent_profile import fit
 from nufog.coherent_templates import GROUPS
 from nufog.fold import fold_rows
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
+from nufog.mediators import Mediator
 
 if TYPE_CHECKING:  # pandas only where the fold table is made (the COHERENT fit jobs do without, ~0.3 s)
     import pandas as pd
-from nufog.mediators import Mediator
 
 __all__ = [
     "OFFSET_DELTA_US",

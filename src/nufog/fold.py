@@ -205,7 +205,7 @@ def read_fold(path) -> tuple[FoldBlocks, dict[str, Any]]:
         column = table[name].combine_chunks()
         keys.append((io.to_numpy(column.indices), column.dictionary.to_pylist()))
     columns = {name: io.to_numpy(table[name]) for name in ("m_med_MeV", "bin", "events")}
-    return _blocks(keys, columns, path), io.read_metadata(path)
+    return _blocks(keys, columns, path), io.schema_metadata(table.schema, path)
 
 
 def fold_blocks(table: pd.DataFrame) -> FoldBlocks:

@@ -37,6 +37,7 @@ __all__ = [
     "read_table",
     "read_columns",
     "read_metadata",
+    "schema_metadata",
     "to_numpy",
     "from_numpy",
     "save_figure",
@@ -133,10 +134,11 @@ def write_text(path: str | Path, text: str) -> None:
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The nufog metadata (units, provenance, extras) of a Parquet file."""
-    return _nufog_metadata(pq.read_schema(path), path)
+    return schema_metadata(pq.read_schema(path), path)
 
 
-def _nufog_metadata(schema: pa.Schema, path: str | Path) -> dict[str, Any]:
+def schema_metadata(schema: pa.Schema, path: str | Path) -> dict[str, Any]:
+    """The nufog metadata of a table already read (``path`` names it in the error if there is none)."""
     raw = (schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise ValueError(f"{path} has no nufog metadata: was it written by nufog.io.write_table?")
@@ -155,7 +157,7 @@ def read_columns(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
     """
     with pq.ParquetFile(path) as f:  # not pq.read_table, whose dataset layer imports pandas
         table = f.read()
-    return {name: to_numpy(table[name]) for name in table.column_names}, _nufog_metadata(table.schema, path)
+    return {name: to_numpy(table[name]) for name in table.column_names}, schema_metadata(table.schema, path)
 
 
 _NUMPY_TYPES = {

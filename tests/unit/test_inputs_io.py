@@ -182,8 +182,8 @@ def test_arrow_columns_round_trip_from_buffers():
 
 
 def test_limit_files_are_written_and_read_without_pandas(tmp_path):
-    """A limit job's Parquet I/O (write_table of a column mapping, read_fold, read_columns) imports no pandas:
-    it cost every job ~0.3 s of start-up."""
+    """A limit job's Parquet I/O (write_table of a column mapping, read_columns) and its library modules
+    (nufog.fold with read_fold, nufog.inference) import no pandas: it cost every job ~0.3 s of start-up."""
     import subprocess
     import sys
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nufog
 from nufog.config import ConfigError, check_config_files, read_config_file, validate_config
-from nufog.inputs import REGISTRY_STAMP, load_manifest, resolve_mirror
+from nufog.inputs import REGISTRY_STAMP, load_manifest
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -67,7 +67,6 @@ if RUN == "paper" and _OTHER_CONFIGS and not _RUN_NAMED:
 MANIFEST_PATH = Path(workflow.basedir) / config["data"]["manifest"]
 MANIFEST = load_manifest(MANIFEST_PATH)
 CACHE = config["data"]["cache_dir"].rstrip("/")
-MIRROR = resolve_mirror(config["data"]["mirror"])
 PROCESSES = ["cevns", "migdal", "electron"]
 #: Library version: a params entry, so a new release reruns what it computes.
 VERSION = nufog.__version__
