@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from nufog.coherent_model import NUISANCES, CsIModel
 
@@ -223,6 +222,8 @@ def _retry(model, spectra, x_fail, fixed, free, sig):
         x_full[free] = y * sc
         c, g = model.chi2_and_grad(x_full, s1, sig)
         return c, g[free] * sc
+
+    from scipy.optimize import minimize  # only for a fit Newton's restarts could not mend (~0.2 s of imports)
 
     res = minimize(fun, best[0][free] / sc, jac=True, method="L-BFGS-B", bounds=list(zip(lo[free] / sc, hi[free] / sc)))
     x_full[free] = res.x * sc

@@ -13,16 +13,19 @@ import copy
 import math
 import os
 from collections.abc import Mapping
+from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import numpy as np
 import yaml
 
 from nufog.configfile import ConfigError, check_config_files, read_config_file
+
+if TYPE_CHECKING:  # imported where a config is validated: jobs that only need log_grid skip it (~0.1 s)
+    import jsonschema
 
 __all__ = [
     "ConfigError",
@@ -38,8 +41,12 @@ __all__ = [
 SCHEMA_PATH: Traversable = files("nufog") / "schemas" / "config.schema.yaml"
 
 
-def _with_defaults(validator_class):
-    """jsonschema validator that fills ``default`` values (the recipe in the jsonschema FAQ)."""
+@cache
+def _filling_validator():
+    """jsonschema's Draft 2020-12 validator that fills ``default`` values (the recipe in the jsonschema FAQ)."""
+    import jsonschema
+
+    validator_class = jsonschema.Draft202012Validator
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -50,9 +57,6 @@ def _with_defaults(validator_class):
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-_FILLING_VALIDATOR = _with_defaults(jsonschema.Draft202012Validator)
 
 
 #: What a pattern-checked key allows, in words (appended to the regular expression in messages)
@@ -100,7 +104,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path | Traversabl
     """
     schema = yaml.safe_load((Path(schema_path) if isinstance(schema_path, str) else schema_path).read_text())
     messages = _non_finite(config)
-    errors = sorted(_FILLING_VALIDATOR(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(_filling_validator()(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     messages += [_describe(e) for e in errors if not _is_non_finite(e.instance)]
     if not messages:
         messages = _semantic_checks(config)

@@ -199,3 +199,21 @@ def test_limit_files_are_written_and_read_without_pandas(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_job_modules_import_no_optional_heavy_packages():
+    """The modules behind the fold, COHERENT and limit jobs import neither pandas, jsonschema (config
+    validation) nor scipy.optimize (a COHERENT fit's rare restart, the 1-d NSI intervals) at import time:
+    together ~0.6 s of every such job's start-up. Fails if one of them moves back to a module top."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import nufog.analysis, nufog.coherent, nufog.fold, nufog.inference, nufog.rates, nufog.config\n"
+        "heavy = [m for m in ('pandas', 'jsonschema', 'scipy.optimize') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from nufog.config import validate_config\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
