@@ -76,26 +76,29 @@ rule coherent_nsi_intervals:
 
 
 rule coherent_limits:
-    """Coupling-product limit per mediator mass with the six nuisances profiled at every point; fit_ok per mass."""
+    """Coupling-product limits per mediator mass of every `coherent.models` model, six nuisances profiled at
+    every point; fit_ok per mass. One job: the CsIModel is built once."""
     input:
         unpack(coherent_inputs),
     output:
-        COHERENT_EXACT_LIMITS,
+        **{m: COHERENT_EXACT_LIMITS.format(model=m) for m in config["coherent"]["models"]},
     log:
-        logs("coherent/limits_{model}.log"),
+        logs("coherent/limits_exact.log"),
     benchmark:
-        res("benchmarks/coherent/limits_{model}.tsv")
+        res("benchmarks/coherent/limits_exact.tsv")
     params:
         coherent=config["coherent"],
         data_dir=COHERENT_DIR,
         masses=config["limits"]["m_med_MeV"],
         cl=config["limits"]["cl"],
-        model=lambda wc: {k: v for k, v in config["models"][wc.model].items() if k != "experiments"},
+        models={
+            m: {k: v for k, v in config["models"][m].items() if k != "experiments"} for m in config["coherent"]["models"]
+        },
         hadronic=config.get("hadronic"),
         version=VERSION,
         input_sha256=input_sha256,
     resources:
-        runtime=lambda wc, attempt: 30 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
     conda:
         "../envs/analysis.yaml"
     script:
