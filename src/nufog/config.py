@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
@@ -103,14 +104,45 @@ def validate_config(config: dict[str, Any], schema_path: str | Path | Traversabl
     Raises :class:`ConfigError` listing every problem, one per line.
     """
     schema = yaml.safe_load((Path(schema_path) if isinstance(schema_path, str) else schema_path).read_text())
+    removed = _drop_removed(config)
     messages = _non_finite(config)
     errors = sorted(_filling_validator()(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     messages += [_describe(e) for e in errors if not _is_non_finite(e.instance)]
     if not messages:
         messages = _semantic_checks(config)
+    if removed:  # a reference to a removed entry: say where it went
+        messages = [
+            f"{m} (a config file removed it with `{removed[n]}.{n}: null`: take it out here too)"
+            if (n := _undefined_name(m)) in removed
+            else m
+            for m in messages
+        ]
     if messages:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
     return config
+
+
+#: sections of named entries where a layered config file removes an entry by setting it to null
+#: (`experiments: {xenonnt_2026: null}`): Snakemake's merge replaces the entry by None, and it is dropped here
+REMOVABLE = ("experiments", "combinations")
+
+
+def _drop_removed(config: dict[str, Any]) -> dict[str, str]:
+    """Delete the null entries of the :data:`REMOVABLE` sections in place; returns {name: section}."""
+    removed = {}
+    for section in REMOVABLE:
+        entries = config.get(section)
+        if isinstance(entries, dict):
+            for name in [k for k, v in entries.items() if v is None]:
+                del entries[name]
+                removed[name] = section
+    return removed
+
+
+def _undefined_name(message: str) -> str | None:
+    """The name in a "'<name>' is not defined under ..." message."""
+    match = re.search(r": '([^']+)' is not defined under", message)
+    return match.group(1) if match else None
 
 
 def _is_non_finite(value: Any) -> bool:

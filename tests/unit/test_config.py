@@ -66,3 +66,25 @@ def test_abundances_must_sum_to_one(paper_config):
     c["xenon"]["isotopes"][0]["abundance"] = 0.5
     with pytest.raises(ConfigError, match="abundances sum to"):
         validate_config(c)
+
+
+def test_null_entry_removes_a_data_set_or_combination(paper_config):
+    """A layered config removes `experiments.X` / `combinations.Y` with null (Snakemake's merge puts None
+    there); references to a removed entry are errors that say where it went."""
+    cfg = copy.deepcopy(paper_config)
+    cfg["experiments"]["xenonnt_2026"] = None
+    cfg["combinations"]["xenon_2026"] = None
+    with pytest.raises(ConfigError) as err:
+        validate_config(copy.deepcopy(cfg))
+    msg = str(err.value)
+    assert "models.universal_scalar.experiments': 'xenonnt_2026' is not defined under 'experiments'" in msg
+    assert "removed it with `experiments.xenonnt_2026: null`" in msg
+    for model in ("universal_scalar", "higgs_scalar", "universal_vector"):
+        cfg["models"][model]["experiments"].remove("xenonnt_2026")
+    out = validate_config(cfg)
+    assert "xenonnt_2026" not in out["experiments"] and "xenon_2026" not in out["combinations"]
+    assert "xenonnt_s2only_2026" in out["experiments"] and "xenon_2024" in out["combinations"]
+    other = copy.deepcopy(paper_config)
+    other["limits"] = None  # null elsewhere is no removal: the schema's type error
+    with pytest.raises(ConfigError, match="'limits': None is not allowed"):
+        validate_config(other)

@@ -2,6 +2,8 @@
 configs stop before any job. (That a rerun of the build is a no-op: test_runs.py, which checks it
 after planning another run over the same folder.)"""
 
+import re
+
 import pytest
 
 from nufog import io
@@ -35,6 +37,24 @@ def test_dry_run_of_paper_config(tmp_path):
     ):
         assert rule in out
     assert "sets no `run`" not in out  # the paper config alone writes into results/paper/ quietly
+
+
+def test_dry_run_of_paper_only_config(tmp_path):
+    """config/paper_only.yaml removes the 2026 releases (null entries): no job reads them, no closure, no
+    Fig. 5; everything of the paper is planned, into results/paper_only/; no warning about local rules."""
+    proc = snakemake(tmp_path, "-n", configfiles=(CONFIG, CONFIG.parent / "config" / "paper_only.yaml"))
+    out = proc.stdout + proc.stderr
+    jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", out, flags=re.M)}
+    assert jobs["fold"] == 4 and jobs["fold_coherent"] == 1 and jobs["coherent_limits"] == 1
+    paper_limits = {"pandax4t_s1s2", "pandax4t_s2only", "xenonnt", "xlzd", "coherent_csi", "xenon_2024"}
+    assert {k for k in jobs if k.startswith("limits_")} == {f"limits_{n}" for n in paper_limits} | {
+        "limits_xenon_2024_coherent",
+        "limits_summary",
+    }
+    for absent in ("_2026", "xenonnt_s2only", "cevns_data_release", "closure", "fig5"):
+        assert absent not in out, absent
+    assert "results/paper_only/figures/fig3_limits.pdf" in out and "results/paper/" not in out
+    assert "localrules directive specifies rules that are not present" not in out
 
 
 def test_small_run_produces_tables_with_units_and_provenance(built):

@@ -5,7 +5,6 @@
 
 localrules:
     report_tables,
-    report_closure_tables,
     hepdata,
 
 
@@ -45,6 +44,9 @@ rule report_tables:
 
 
 if closure_tables():
+
+    localrules:
+        report_closure_tables,
 
     rule report_closure_tables:
         """The closure-test tables (results/{run}/closure/*.csv) as HTML pages of the report, in one job."""
