@@ -153,26 +153,50 @@ class FluxComponent:
         -------
         ndarray of shape ``(len(powers),) + e_min_MeV.shape`` in cm^-2 s^-1 MeV^-p.
         """
+        return self._tail_moments(e_min_MeV, powers, weight, split=False)[0]
+
+    def split_tail_moments(
+        self,
+        e_min_MeV: np.ndarray,
+        powers: Sequence[int] = (0, 1, 2),
+        weight: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The moments of :meth:`tail_moments` with the weight w and with 1 - w (for a survival
+        probability: the nu_e and the nu_mu + nu_tau parts), evaluating w once (bit for bit the two
+        :meth:`tail_moments` calls with w and with 1 - w). Without a weight the second is zero."""
+        first, second = self._tail_moments(e_min_MeV, powers, weight, split=True)
+        return first, second
+
+    def _tail_moments(self, e_min_MeV, powers, weight, split: bool) -> list[np.ndarray]:
+        """[moments with w] or, with ``split``, [moments with w, moments with 1 - w]."""
         e_min = np.asarray(e_min_MeV, dtype=float)
-        out = np.empty((len(powers),) + e_min.shape)
+        shape = (len(powers),) + e_min.shape
         if self.is_line:
             e0 = self.energy_MeV[0]
             w0 = 1.0 if weight is None else float(np.asarray(weight(np.array([e0])))[0])
             above = e_min <= e0
-            for k, p in enumerate(powers):
-                out[k] = np.where(above, self.flux_cm2_s * w0 * e0 ** (-p), 0.0)
+            out = []
+            for w in (w0, 1.0 - w0)[: 2 if split else 1]:
+                part = np.empty(shape)
+                for k, p in enumerate(powers):
+                    part[k] = np.where(above, self.flux_cm2_s * w * e0 ** (-p), 0.0)
+                out.append(part)
             return out
         fine_e, fine_s = self._fine
         w = np.ones_like(fine_e) if weight is None else np.asarray(weight(fine_e), dtype=float)
         # The beta spectra vanish like E^2 at E = 0, so Phi E^-p stays finite; use the first
         # positive energy there instead of dividing by zero.
         e_safe = np.where(fine_e > 0, fine_e, fine_e[fine_e > 0][0])
-        for k, p in enumerate(powers):
-            f = self.flux_cm2_s * fine_s * w * e_safe ** (-p)
-            # cumulative integral from the top: C(E) = integral_E^{E_max} f
-            seg = 0.5 * (f[1:] + f[:-1]) * np.diff(fine_e)
-            cum_top = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])
-            out[k] = np.interp(e_min, fine_e, cum_top, left=cum_top[0], right=0.0)
+        out = []
+        for ws in (w, 1.0 - w)[: 2 if split else 1]:
+            part = np.empty(shape)
+            for k, p in enumerate(powers):
+                f = self.flux_cm2_s * fine_s * ws * e_safe ** (-p)
+                # cumulative integral from the top: C(E) = integral_E^{E_max} f
+                seg = 0.5 * (f[1:] + f[:-1]) * np.diff(fine_e)
+                cum_top = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])
+                part[k] = np.interp(e_min, fine_e, cum_top, left=cum_top[0], right=0.0)
+            out.append(part)
         return out
 
     def total(self) -> float:

@@ -79,6 +79,26 @@ def test_weighted_moment_uses_weight(fluxes):
     assert_allclose(half, 0.5 * full, rtol=1e-14)
 
 
+@pytest.mark.parametrize("name", ["8B", "7Be_862"])  # a continuum and a line
+def test_split_moments_are_the_two_weighted_moments_with_one_weight_call(fluxes, name):
+    """split_tail_moments gives, bit for bit, the moments with P_ee and with 1 - P_ee (the nu_e and nu_x
+    parts of the electron-scattering rate), evaluating P_ee once; their sum is the unweighted moment."""
+    comp, pee = fluxes[name], fluxes.survival_probability(fluxes[name])
+    calls = []
+
+    def counted(e):
+        calls.append(e.size)
+        return pee(e)
+
+    e_min = np.array([0.1, 0.5, 2.0, 9.0])
+    nu_e, nu_x = comp.split_tail_moments(e_min, (0, 1, 2), counted)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(nu_e, comp.tail_moments(e_min, (0, 1, 2), pee))
+    np.testing.assert_array_equal(nu_x, comp.tail_moments(e_min, (0, 1, 2), lambda e: 1.0 - pee(e)))
+    assert_allclose(nu_e + nu_x, comp.tail_moments(e_min, (0, 1, 2)), rtol=1e-12)
+    assert 0.25 < nu_e[0, 0] / (nu_e[0, 0] + nu_x[0, 0]) < 0.6  # P_ee between the matter and vacuum values
+
+
 def test_winter_shape_is_harder_than_bahcall(solar_files):
     """physics.md: Winter 2006 is 3-11 % harder above 10 MeV."""
     b = load_solar_fluxes(solar_files, b8_shape="bahcall1996")["8B"]
