@@ -215,7 +215,9 @@ def differential_rate(
         Recoil-energy grid [keV_nr], 1-d, increasing, >= 0.
     rate_per_isotope
         ``(n_isotopes, n_E_R)`` abundance-weighted CEvNS rates dR/dE_R [per t yr keV_nr] on
-        ``e_r_keV`` (a 1-d array is taken as a single isotope).
+        ``e_r_keV`` (a 1-d array is taken as a single isotope), or ``(n_spectra, n_isotopes, n_E_R)``
+        for several recoil spectra at once (e.g. one per flux component): the ionisation
+        probabilities, most of the cost, are then evaluated once for all of them.
     isotope_masses_MeV
         Nuclear mass of each isotope [MeV].
     table
@@ -230,7 +232,7 @@ def differential_rate(
     Returns
     -------
     ndarray
-        dR/dE_det on ``e_det_keV`` [events / (t yr keV_ee)].
+        dR/dE_det on ``e_det_keV`` [events / (t yr keV_ee)]; ``(n_spectra, n_det)`` for 3-d rates.
     """
     orbitals = _check_orbitals(orbitals, table)
     binding = BINDING_EV_IBE if binding_eV is None else binding_eV
@@ -245,11 +247,14 @@ def differential_rate(
         raise ValueError("e_det_keV must be finite and >= 0")
     if e_r.size < 2 or np.any(e_r < 0) or np.any(np.diff(e_r) <= 0):
         raise ValueError("e_r_keV must be >= 0 and strictly increasing with at least 2 points")
-    rates = np.atleast_2d(np.asarray(rate_per_isotope, dtype=float))
+    rates = np.asarray(rate_per_isotope, dtype=float)
+    several = rates.ndim == 3
+    rates = rates if several else np.atleast_2d(rates)[None]  # (n_spectra, n_isotopes, n_E_R)
     masses = np.atleast_1d(np.asarray(isotope_masses_MeV, dtype=float))
-    if rates.shape != (masses.size, e_r.size):
+    if rates.shape[1:] != (masses.size, e_r.size):
         raise ValueError(
-            f"rate_per_isotope has shape {rates.shape}, expected (n_isotopes={masses.size}, n_E_R={e_r.size})"
+            f"rate_per_isotope has shape {np.shape(rate_per_isotope)}, expected ([n_spectra,] "
+            f"n_isotopes={masses.size}, n_E_R={e_r.size})"
         )
     if np.any(~(masses > 0)):
         raise ValueError("isotope masses must be positive")
@@ -264,7 +269,7 @@ def differential_rate(
     # Isotope sum: only q_e^2 = 2 m_e^2 E_R / M depends on the isotope (Eq. 5), so
     # sum_i R_i(E_R) (q_e,i / 1 eV)^2 / (2 pi) = 2 m_e^2 E_R sum_i R_i / M_i / (1 eV)^2 / (2 pi).
     e_r_MeV = e_r * u.keV
-    q2_weight = 2.0 * u.M_E**2 * e_r_MeV * (rates / masses[:, None]).sum(axis=0) / _Q_REF_MEV**2 / (2.0 * np.pi)
+    q2_weight = 2.0 * u.M_E**2 * e_r_MeV * (rates / masses[:, None]).sum(axis=1) / _Q_REF_MEV**2 / (2.0 * np.pi)
     # trapezoid weights on the (possibly non-uniform) E_R grid [keV]
     dx = np.diff(e_r)
     trap = np.zeros_like(e_r)
@@ -273,15 +278,18 @@ def differential_rate(
     w = q2_weight * trap  # [per t yr], times p_nl [1/MeV] gives per t yr MeV
 
     visible = e_r_MeV * q_nr  # quenched nuclear-recoil part of E_det [MeV]
-    out = np.zeros_like(e_det)
+    out = np.zeros((w.shape[0], e_det.size))
     # Blocks of detected energies keep the (n_det, n_E_R) matrices to a few tens of MB.
     rows = max(1, _MAX_MATRIX_ELEMENTS // e_r.size)
     for orb in orbitals:
         for start in range(0, e_det.size, rows):
             blk = slice(start, start + rows)
             e_e = e_det[blk, None] * u.keV - visible[None, :] - binding[orb] * u.eV  # E_e (Eq. 7)
-            out[blk] += table.density(orb, e_e) @ w
-    return out * u.keV  # per MeV_ee -> per keV_ee
+            density = table.density(orb, e_e)
+            for k in range(w.shape[0]):
+                out[k, blk] += density @ w[k]
+    out *= u.keV  # per MeV_ee -> per keV_ee
+    return out if several else out[0]
 
 
 def _check_orbitals(orbitals: Sequence[str], table: IbeTable) -> tuple[str, ...]:

@@ -17,7 +17,6 @@ import numpy as np
 from nufog import cevns, electron, migdal
 from nufog.config import log_grid
 from nufog.nuclei import Isotope, Target
-from nufog.progress import Progress
 from nufog.quenching import from_config as quenching_from_config
 from nufog.solar import OscillationParameters, SolarFluxes, load_solar_fluxes
 
@@ -122,12 +121,10 @@ def migdal_rates(
     table = migdal.read_ibe_table(table_path)
     quench = quenching_from_config(xenon_cfg.get("quenching", {}))
     orbitals = tuple(xenon_cfg.get("migdal_orbitals", migdal.DEFAULT_ORBITALS))
-    progress = Progress(len(kernel.components), log, what="Migdal flux components")
-    rates = {}
-    for i, name in enumerate(kernel.components):
-        rates[name] = migdal.differential_rate(
-            e_ee_keV, e_nr_keV, per_comp_iso[i], kernel.masses_MeV, table, orbitals, quench.factor
-        )
-        progress.step()
+    # all components at once: the ionisation probabilities (most of the cost) are evaluated once
+    per_comp = migdal.differential_rate(
+        e_ee_keV, e_nr_keV, per_comp_iso, kernel.masses_MeV, table, orbitals, quench.factor
+    )
+    rates = dict(zip(kernel.components, per_comp))
     rates["total"] = sum(rates.values())
     return rates

@@ -191,6 +191,16 @@ def test_linearity_and_isotope_sum(table):
         e_det, E_R_GRID, 0.7 * r, [M_XE132], table
     )
     assert both == pytest.approx(sep, rel=1e-12)
+    # several spectra at once (one per flux component): bit for bit each spectrum on its own
+    spectra = np.stack([np.vstack([0.3 * r, 0.7 * r]), np.vstack([r, 0.0 * r]), np.vstack([0.0 * r, 2.0 * r])])
+    batch = mg.differential_rate(e_det, E_R_GRID, spectra, [M_XE131, M_XE132], table)
+    assert batch.shape == (3, e_det.size)
+    masses = [M_XE131, M_XE132]
+    for k in range(3):
+        np.testing.assert_array_equal(batch[k], mg.differential_rate(e_det, E_R_GRID, spectra[k], masses, table))
+    np.testing.assert_array_equal(batch[0], both)
+    assert batch[1] == pytest.approx(one, rel=1e-12)  # the second isotope has no rate
+    assert batch[2] == pytest.approx(2 * mg.differential_rate(e_det, E_R_GRID, r, [M_XE132], table), rel=1e-12)
     # a constant quenching given as a number or as a callable is the same
     f = mg.differential_rate(e_det, E_R_GRID, r, [M_XE131], table, quenching=lambda e: 0.15 * np.ones_like(e))
     assert f == pytest.approx(one, rel=1e-12)
