@@ -38,19 +38,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from nufog.coherent_model import CsIModel
 from nufog.coherent_profile import fit
 from nufog.coherent_templates import GROUPS
-from nufog.fold import fold_rows
+from nufog.fold import FoldTable
 from nufog.likelihood import Dataset, Modifier, Sample, Signal
 from nufog.mediators import Mediator
-
-if TYPE_CHECKING:  # pandas only where the fold table is made (the COHERENT fit jobs do without, ~0.3 s)
-    import pandas as pd
 
 __all__ = [
     "OFFSET_DELTA_US",
@@ -237,18 +234,16 @@ def csi_nuisances(theta: np.ndarray, parts: CsIParts, names: Sequence[str]) -> n
 
 def csi_fold(
     parts: CsIParts, model_info: Mapping[str, Mapping[str, Any]], label: str, meta: Mapping[str, Any]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[FoldTable, dict[str, Any]]:
     """Fold table and metadata (format of :mod:`nufog.fold`) of the COHERENT data set."""
-    import pandas as pd
-
-    frames, norm_mods, interp = [], {}, {}
+    table, norm_mods, interp = FoldTable(), {}, {}
 
     def add(component, kind, model, masses, nominal, mods):
-        frames.append(fold_rows(component, kind, model, masses, "nominal", nominal))
+        table.add(component, kind, model, masses, "nominal", nominal)
         for m in mods:
             if m.kind == "shape":
-                frames.append(fold_rows(component, kind, model, masses, f"{m.nuisance}/down", m.down))
-                frames.append(fold_rows(component, kind, model, masses, f"{m.nuisance}/up", m.up))
+                table.add(component, kind, model, masses, f"{m.nuisance}/down", m.down)
+                table.add(component, kind, model, masses, f"{m.nuisance}/up", m.up)
                 interp[m.nuisance] = m.interpolation
         norm_mods[component] = [
             {"nuisance": m.nuisance, "kind": m.kind, "sigma": float(m.sigma)} for m in mods if m.kind != "shape"
@@ -285,7 +280,7 @@ def csi_fold(
             **dict(meta),
         },
     }
-    return pd.concat(frames, ignore_index=True), out_meta
+    return table, out_meta
 
 
 def fold_coherent(
@@ -295,7 +290,7 @@ def fold_coherent(
     label: str,
     hadronic: Mapping[str, float] | None = None,
     offset_delta_us: float = OFFSET_DELTA_US,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[FoldTable, dict[str, Any]]:
     """Fold table and metadata of the COHERENT data set for the ``models`` config entries that list it
     (coupling sign from their ``interference``: constructive for the vector, as in the COHERENT limits)."""
     from nufog.analysis import build_model

@@ -43,7 +43,7 @@ __all__ = [
     "FLUX_GROUPS",
     "group_components",
     "fold_table",
-    "fold_rows",
+    "FoldTable",
     "read_fold",
     "fold_blocks",
     "dataset_from_fold",
@@ -81,22 +81,77 @@ def _variations(response: Response) -> list[tuple[str, str | None, int]]:
     return out
 
 
-def fold_rows(component, kind, model, masses, variation, values) -> pd.DataFrame:
-    import pandas as pd
+class FoldTable:
+    """The rows of a fold file, template by template (no pandas: a fold job imports none).
 
-    values = np.atleast_2d(values)  # (n_mass or 1, n_bins)
-    n_rows, n_bins = values.shape
-    return pd.DataFrame(
-        {
-            "component": component,
-            "kind": kind,
-            "model": model,
-            "m_med_MeV": np.repeat(np.asarray(masses, dtype=float), n_bins) if masses is not None else np.nan,
-            "variation": variation,
-            "bin": np.tile(np.arange(n_bins), n_rows),
-            "events": values.ravel(),
-        }
-    )
+    :meth:`add` appends one template: its events by bin, or by mediator mass then bin. :meth:`columns`
+    gives the file's columns (:data:`FOLD_UNITS`), :meth:`blocks` the templates as :func:`read_fold`
+    returns them, :meth:`to_pandas` a DataFrame (for inspection).
+    """
+
+    def __init__(self) -> None:
+        self._templates: list[tuple[tuple[str, str, str, str], np.ndarray | None, np.ndarray]] = []
+
+    def add(self, component: str, kind: str, model: str, masses, variation: str, values) -> None:
+        """Append a template: ``values`` (n_bins,) or, with ``masses``, (n_mass, n_bins) events."""
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        mass = None if masses is None else np.asarray(masses, dtype=float)
+        if mass is not None and mass.size != values.shape[0]:
+            raise ValueError(f"template {component}/{kind}/{variation}: {mass.size} masses, {values.shape[0]} rows")
+        self._templates.append(((component, kind, model, variation), mass, values))
+
+    def __len__(self) -> int:
+        return sum(v.size for _, _, v in self._templates)
+
+    def blocks(self) -> FoldBlocks:
+        blocks: FoldBlocks = {}
+        for key, _, values in self._templates:
+            if key in blocks:
+                raise ValueError(f"fold table: template {key} added twice")
+            blocks[key] = values.ravel()
+        return blocks
+
+    def _arrays(self) -> dict[str, Any]:
+        """Numeric columns and, for the string columns, (codes, labels)."""
+        sizes = [v.size for _, _, v in self._templates]
+        out: dict[str, Any] = {}
+        for i, name in enumerate(BLOCK_KEYS):
+            labels = list(dict.fromkeys(key[i] for key, _, _ in self._templates))
+            index = {label: j for j, label in enumerate(labels)}
+            codes = np.repeat(np.array([index[key[i]] for key, _, _ in self._templates], dtype=np.int32), sizes)
+            out[name] = (codes, labels)
+        out["m_med_MeV"] = np.concatenate(
+            [np.full(v.size, np.nan) if m is None else np.repeat(m, v.shape[1]) for _, m, v in self._templates]
+        )
+        out["bin"] = np.concatenate([np.tile(np.arange(v.shape[1]), v.shape[0]) for _, _, v in self._templates])
+        out["events"] = np.concatenate([v.ravel() for _, _, v in self._templates])
+        return out
+
+    def columns(self) -> dict[str, Any]:
+        """The fold file's columns in :data:`FOLD_UNITS` order: Arrow string arrays and NumPy arrays."""
+        import pyarrow as pa
+
+        arrays = self._arrays()
+        out = {}
+        for name in FOLD_UNITS:
+            value = arrays[name]
+            if name in BLOCK_KEYS:
+                codes, labels = value
+                # large_string: the type the files had when written from pandas (same bytes, tested)
+                dictionary = pa.DictionaryArray.from_arrays(io.from_numpy(codes), io.string_array(labels))
+                value = dictionary.cast(pa.large_string())
+            out[name] = value
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        arrays = self._arrays()
+        data = {}
+        for name in FOLD_UNITS:
+            value = arrays[name]
+            data[name] = np.array(value[1], dtype=object)[value[0]] if name in BLOCK_KEYS else value
+        return pd.DataFrame(data)
 
 
 def fold_table(
@@ -106,7 +161,7 @@ def fold_table(
     masses_MeV: np.ndarray,
     flux_nuisances: Mapping[str, tuple[str, float]],
     model_info: Mapping[str, Mapping[str, Any]],
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[FoldTable, dict[str, Any]]:
     """The fold table and its metadata.
 
     Parameters
@@ -127,28 +182,25 @@ def fold_table(
     model_info
         ``{model: {"energy": "nr" | "ee", ...}}``; other keys are copied into the metadata.
     """
-    import pandas as pd
-
-    frames = []
+    table = FoldTable()
     for sample in data.backgrounds:
-        frames.append(fold_rows(sample.name, "background", "", None, "nominal", sample.nominal))
+        table.add(sample.name, "background", "", None, "nominal", sample.nominal)
         for m in sample.modifiers:
             if m.kind == "shape":
-                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/down", m.down))
-                frames.append(fold_rows(sample.name, "background", "", None, f"{m.nuisance}/up", m.up))
+                table.add(sample.name, "background", "", None, f"{m.nuisance}/down", m.down)
+                table.add(sample.name, "background", "", None, f"{m.nuisance}/up", m.up)
     for energy, groups in sm_rates.items():
         resp = data.response_for(energy)
         for group, rate in groups.items():
             for label, var, side in _variations(resp):
                 events = data.sm_scale * resp.fold(rate, var, side)
-                frames.append(fold_rows(f"sm_cevns_{group}", "sm", "", None, label, events))
+                table.add(f"sm_cevns_{group}", "sm", "", None, label, events)
     for model, groups in bsm_terms.items():
         resp = data.response_for(model_info[model]["energy"])
         for group, (lin, quad) in groups.items():
             for label, var, side in _variations(resp):
                 for kind, term in (("lin", lin), ("quad", quad)):
-                    frames.append(fold_rows(f"bsm_{group}", kind, model, masses_MeV, label, resp.fold(term, var, side)))
-    table = pd.concat(frames, ignore_index=True)
+                    table.add(f"bsm_{group}", kind, model, masses_MeV, label, resp.fold(term, var, side))
     norm_mods: dict[str, list[dict[str, Any]]] = {
         s.name: [_modifier_dict(m) for m in s.modifiers if m.kind != "shape"] for s in data.backgrounds
     }
@@ -208,8 +260,10 @@ def read_fold(path) -> tuple[FoldBlocks, dict[str, Any]]:
     return _blocks(keys, columns, path), io.schema_metadata(table.schema, path)
 
 
-def fold_blocks(table: pd.DataFrame) -> FoldBlocks:
-    """The blocks of a fold table (as :func:`fold_table` returns it)."""
+def fold_blocks(table: FoldTable | pd.DataFrame) -> FoldBlocks:
+    """The blocks of a fold table (:func:`fold_table`'s, or a DataFrame of a fold file's rows)."""
+    if isinstance(table, FoldTable):
+        return table.blocks()
     import pandas as pd
 
     keys = []
@@ -244,7 +298,9 @@ def _blocks(keys, columns, where) -> FoldBlocks:
     return blocks
 
 
-def dataset_from_fold(table: pd.DataFrame | FoldBlocks, meta: Mapping[str, Any], model: str | None) -> Dataset:
+def dataset_from_fold(
+    table: FoldTable | pd.DataFrame | FoldBlocks, meta: Mapping[str, Any], model: str | None
+) -> Dataset:
     """The likelihood data set of ``model`` from a fold table (or its :func:`read_fold` blocks) and its
     metadata (``None``: without new physics, e.g. for the SM CEvNS significance)."""
     if model is not None and model not in meta["models"]:
@@ -320,7 +376,7 @@ def signal_events_at(data: Dataset, m_med_MeV: float, coupling: float) -> np.nda
 
 
 def write_fold(
-    table: pd.DataFrame,
+    table: FoldTable,
     meta: Mapping[str, Any],
     path: str,
     config: Mapping[str, Any],
@@ -338,4 +394,4 @@ def write_fold(
         ", ".join(meta["models"]),
         seconds,
     )
-    io.write_table(table, path, FOLD_UNITS, io.provenance(config, input_sha256), meta)
+    io.write_table(table.columns(), path, FOLD_UNITS, io.provenance(config, input_sha256), meta)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,6 +177,8 @@ def from_numpy(values) -> pa.Array:
     >>> from_numpy(np.array([1.5, np.nan])).to_pylist(), from_numpy(np.array([True, False])).to_pylist()
     ([1.5, None], [True, False])
     """
+    if isinstance(values, pa.Array):  # already Arrow (e.g. a string column from string_array)
+        return values
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"a column must be 1-d, got shape {arr.shape}")
@@ -191,6 +193,21 @@ def from_numpy(values) -> pa.Array:
             valid = pa.py_buffer(np.packbits(~nan, bitorder="little"))
             return pa.Array.from_buffers(arrow, arr.size, [valid, data], null_count=int(nan.sum()))
     return pa.array(arr, from_pandas=True)
+
+
+def string_array(values: Sequence[str]) -> pa.Array:
+    """An Arrow string array of Python strings, built from its buffers (``pa.array`` of a list imports
+    pandas, ~0.3 s of a job's start-up).
+
+    >>> string_array(["a", "", "déf"]).to_pylist()
+    ['a', '', 'déf']
+    """
+    encoded = [str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum([len(e) for e in encoded])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
 
 
 def to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -109,7 +109,10 @@ def test_fold_file_read_without_pandas_gives_the_same_dataset(parts, tmp_path):
 
     info = {n: {"energy": "nr", "coupling_sign": s, "label": n, "coupling_label": "G"} for n, s in SIGNS.items()}
     table, meta = csi_fold(parts, info, "COHERENT CsI", {"n_pe": 14, "n_t": 13})
-    io.write_table(table, tmp_path / "fold.parquet", FOLD_UNITS, {}, meta)
+    io.write_table(table.columns(), tmp_path / "fold.parquet", FOLD_UNITS, {}, meta)
+    # the fold job's columns (Arrow strings built from buffers, no pandas) give the bytes of the DataFrame
+    io.write_table(table.to_pandas(), tmp_path / "fold_pandas.parquet", FOLD_UNITS, {}, meta)
+    assert (tmp_path / "fold.parquet").read_bytes() == (tmp_path / "fold_pandas.parquet").read_bytes()
     blocks, meta_back = read_fold(tmp_path / "fold.parquet")
     assert meta_back["observed"] == meta["observed"]
     for model in (None, "universal_vector"):
@@ -123,7 +126,9 @@ def test_fold_file_read_without_pandas_gives_the_same_dataset(parts, tmp_path):
             for m, n in zip(x.modifiers, y.modifiers):
                 if m.kind == "shape":
                     np.testing.assert_array_equal(m.up, n.up)
-    swapped = table.iloc[np.r_[1, 0, 2 : len(table)]]  # two bins of the first template swapped
+    frame = table.to_pandas()
+    assert len(frame) == len(table) and list(frame.columns) == list(FOLD_UNITS)
+    swapped = frame.iloc[np.r_[1, 0, 2 : len(frame)]]  # two bins of the first template swapped
     with pytest.raises(ValueError, match="not ordered by mass and bin"):
         fold_blocks(swapped)
 

@@ -182,8 +182,9 @@ def test_arrow_columns_round_trip_from_buffers():
 
 
 def test_limit_files_are_written_and_read_without_pandas(tmp_path):
-    """A limit job's Parquet I/O (write_table of a column mapping, read_columns) and its library modules
-    (nufog.fold with read_fold, nufog.inference) import no pandas: it cost every job ~0.3 s of start-up."""
+    """A limit job's Parquet I/O (write_table of a column mapping, read_columns), its library modules
+    (nufog.fold with read_fold, nufog.inference) and a fold job's table (FoldTable, its Arrow string
+    columns) import no pandas: it cost every job ~0.3 s of start-up."""
     import subprocess
     import sys
 
@@ -195,6 +196,10 @@ def test_limit_files_are_written_and_read_without_pandas(tmp_path):
         "cols, meta = io.read_columns(p)\n"
         "assert np.isnan(cols['m'][1]) and cols['ok'].tolist() == [True, False], cols\n"
         "import nufog.fold, nufog.inference\n"
+        "t = nufog.fold.FoldTable()\n"
+        "t.add('b', 'background', '', None, 'nominal', np.ones(3))\n"
+        "t.add('bsm_8B', 'lin', 'm', [1.0, 2.0], 'nominal', np.ones((2, 3)))\n"
+        f"io.write_table(t.columns(), {str(tmp_path / 'f.parquet')!r}, nufog.fold.FOLD_UNITS, {{}})\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
