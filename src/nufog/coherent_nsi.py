@@ -28,7 +28,7 @@ import numpy as np
 from nufog.coherent_fits import FAR_DELTA_CHI2, CsICore, NSIFit, nsi_chi2, nsi_fit
 from nufog.coherent_valley import nsi_valley
 from nufog.progress import Progress
-from nufog.stats import delta_chi2_threshold
+from nufog.stats import brentq, delta_chi2_threshold
 
 __all__ = ["nsi_scan", "nsi_strength", "nsi_valley", "nsi_profile", "profile_intervals"]
 
@@ -272,7 +272,6 @@ def profile_intervals(profile: dict, core: CsICore, cl: float = 0.9) -> list[tup
     g, chi, theta, centres = profile["grid"], profile["chi2"], profile["theta"], profile["centres_us"]
     level = profile["chi2_min"] + delta_chi2_threshold(cl)
     inside = chi < level
-    from scipy.optimize import brentq
 
     def root(a: int, b: int) -> float:
         def f(v: float) -> float:

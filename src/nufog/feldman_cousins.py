@@ -49,7 +49,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtri
 
 from nufog.likelihood import Dataset, Model
-from nufog.stats import poisson_logpmf
+from nufog.stats import brentq, poisson_logpmf
 
 __all__ = [
     "feldman_cousins_interval",
@@ -146,8 +146,6 @@ def band_factor(cl: float, n_sigma: float) -> float:
     def f(x: float) -> float:
         t = (x - n_sigma) ** 2 if n_sigma >= 0 else x * x - 2.0 * x * n_sigma
         return float(log_pvalue(t, x * x)) - log_alpha
-
-    from scipy.optimize import brentq  # here: importing scipy.optimize costs each job ~0.5 s
 
     lo = max(n_sigma, 0.0) + 1e-9
     hi = lo + 2.0 * float(ndtri(1.0 - 0.5 * (1.0 - cl))) + 10.0

@@ -41,7 +41,7 @@ from nufog.feldman_cousins import feldman_cousins_interval
 from nufog.likelihood import Dataset, Model
 from nufog.roots import LOG_TOL, global_minimum_roots, scan_criterion, solve_increasing, solve_profiled
 from nufog.statistic import Statistic, coupling_for_events
-from nufog.stats import delta_chi2_threshold, poisson_ppf
+from nufog.stats import brentq, delta_chi2_threshold, poisson_ppf
 
 __all__ = [
     "METHODS",
@@ -289,8 +289,6 @@ def exact_cls_upper(n_obs: float, background: float, cl: float = 0.9) -> float:
     """
     if not (n_obs >= 0 and background >= 0 and 0 < cl < 1):
         raise ValueError(f"need n >= 0, b >= 0 and 0 < cl < 1, got n={n_obs!r}, b={background!r}, cl={cl!r}")
-    from scipy.optimize import brentq
-
     alpha = 1.0 - cl
     log_den = np.log(gammaincc(n_obs + 1.0, background)) if background > 0 else 0.0
 

@@ -288,3 +288,43 @@ def test_delta_chi2_map_shape_negative_and_consistency():
     assert np.all(dmap[G[0][None, :] > glim[:, None]] > T90)  # everything above the limit is excluded
     prof = delta_chi2_map(n_bsm, n_obs, b, sigma_b=2.0)
     assert np.all(np.isfinite(prof))  # with sigma_b > 0 the background can absorb b + N_BSM <= 0
+
+
+def test_brentq_is_scipys_to_the_last_bit():
+    """nufog.stats.brentq (which spares the jobs the scipy.optimize import) against scipy.optimize.brentq:
+    the same root, bit for bit, on the one-bin Delta chi^2 of 300 random (n, b, sigma_b, reference) and on
+    functions that exercise the secant, inverse-quadratic and bisection steps; a bracket without a sign
+    change raises, as scipy's does."""
+    from scipy.optimize import brentq as scipy_brentq
+
+    from nufog.stats import brentq, delta_chi2_profiled
+
+    rng = np.random.default_rng(3)
+    cases = []
+    for _ in range(300):
+        n, b = float(rng.integers(0, 400)), float(rng.uniform(0.1, 300.0))
+        sb = float(rng.choice([0.0, rng.uniform(0.01, 0.3) * b]))
+        ref = str(rng.choice(["background_only", "best_fit"]))
+        f = lambda s, n=n, b=b, sb=sb, ref=ref: float(delta_chi2_profiled(s, n, b, sb, ref)) - 2.706  # noqa: E731
+        lo, hi = max(n - b, 0.0), max(n - b, 0.0) + 10.0
+        while f(hi) <= 0:  # as signal_upper_limit brackets it
+            hi *= 2.0
+        cases.append((f, lo, hi))
+    cases += [
+        (lambda x: x**3 - 2 * x - 5, 2.0, 3.0),
+        (lambda x: np.exp(x) - 1e4, 0.0, 20.0),
+        (lambda x: np.tanh(50 * (x - 0.3)), -1.0, 2.0),  # steep: bisection steps
+        (lambda x: (x - 1.0) ** 5, 0.0, 3.0),  # flat root
+    ]
+
+    def outcome(solver, f, lo, hi, xtol):
+        try:
+            return solver(f, lo, hi, xtol=xtol)
+        except RuntimeError:  # no convergence in 100 steps (the flat root at xtol 2e-12, in both)
+            return "no convergence"
+
+    for f, lo, hi in cases:
+        for xtol in (1e-10, 2e-12):
+            assert outcome(brentq, f, lo, hi, xtol) == outcome(scipy_brentq, f, lo, hi, xtol)
+    with pytest.raises(ValueError, match="same sign"):
+        brentq(lambda x: x * x + 1, -1.0, 1.0)
