@@ -51,6 +51,8 @@ def test_dry_run_of_paper_only_config(tmp_path):
         "limits_xenon_2024_coherent",
         "limits_summary",
     }
+    assert "nufog: Fig. 5 is not drawn: its combination 'xenon_2026' (figures.fig5.combination)" in out
+    out = out.replace("its combination 'xenon_2026' (figures.fig5.combination)", "")
     for absent in ("_2026", "xenonnt_s2only", "cevns_data_release", "closure", "fig5"):
         assert absent not in out, absent
     assert "results/paper_only/figures/fig3_limits.pdf" in out and "results/paper/" not in out

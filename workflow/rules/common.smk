@@ -347,3 +347,10 @@ def fig5_inputs(wildcards=None):
 
 def fig5_outputs():
     return [res("figures/fig5_limits_2026.pdf"), res("figures/fig5_limits_2026.png")] if fig5_models() else []
+
+
+if not fig5_models():  # not an error (config/paper_only.yaml has no 2026 combination), but never silent
+    logger.info(
+        f"nufog: Fig. 5 is not drawn: its combination {config['figures']['fig5']['combination']!r} "
+        "(figures.fig5.combination) has no limit curves in this config"
+    )
