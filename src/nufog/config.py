@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
@@ -109,14 +108,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path | Traversabl
     errors = sorted(_filling_validator()(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     messages += [_describe(e) for e in errors if not _is_non_finite(e.instance)]
     if not messages:
-        messages = _semantic_checks(config)
-    if removed:  # a reference to a removed entry: say where it went
-        messages = [
-            f"{m} (a config file removed it with `{removed[n]}.{n}: null`: take it out here too)"
-            if (n := _undefined_name(m)) in removed
-            else m
-            for m in messages
-        ]
+        messages = _semantic_checks(config, removed)
     if messages:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
     return config
@@ -139,10 +131,12 @@ def _drop_removed(config: dict[str, Any]) -> dict[str, str]:
     return removed
 
 
-def _undefined_name(message: str) -> str | None:
-    """The name in a "'<name>' is not defined under ..." message."""
-    match = re.search(r": '([^']+)' is not defined under", message)
-    return match.group(1) if match else None
+def _undefined(key: str, name: str, section: str, removed: Mapping[str, str]) -> str:
+    """Message for a reference ``key`` to ``name``, which ``section`` lacks (or a config file removed)."""
+    message = f"config key '{key}': {name!r} is not defined under '{section}'"
+    if removed.get(name) == section:
+        message += f" (a config file removed it with `{section}.{name}: null`: take it out here too)"
+    return message
 
 
 def _is_non_finite(value: Any) -> bool:
@@ -161,8 +155,8 @@ def _non_finite(node: Any, key: str = "") -> list[str]:
     return []
 
 
-def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
-    """Cross-key rules the schema cannot state."""
+def _semantic_checks(config: Mapping[str, Any], removed: Mapping[str, str] | None = None) -> list[str]:
+    """Cross-key rules the schema cannot state (``removed``: {name: section} of entries set to null)."""
     out = []
     for name, grid in config.get("grids", {}).items():
         if grid["min"] >= grid["max"]:
@@ -175,7 +169,7 @@ def _semantic_checks(config: Mapping[str, Any]) -> list[str]:
         for i in isotopes:
             if i["Z"] >= i["A"]:
                 out.append(f"config key 'xenon.isotopes': A={i['A']} must exceed Z={i['Z']}")
-    out += _extra_checks(config)
+    out += _extra_checks(config, removed or {})
     out += _coverage_checks(config)
     out += _size_checks(config)
     return out
@@ -185,7 +179,7 @@ _MODEL_KINDS = ("universal_scalar", "higgs_scalar", "universal_vector", "leptoph
 _EFFICIENCY_KEYS = {"table": ("input",), "erf": ("center_keV", "width_keV"), "step": ("threshold_keV",)}
 
 
-def _extra_checks(config: Mapping[str, Any]) -> list[str]:
+def _extra_checks(config: Mapping[str, Any], removed: Mapping[str, str]) -> list[str]:
     """Experiments, models, limits and benchmarks: references between sections must resolve."""
     out = []
     experiments = config.get("experiments", {})
@@ -237,7 +231,7 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
             out.append(f"config key 'models.{name}': unknown model; set kind to one of {list(_MODEL_KINDS)}")
         for exp_name in model["experiments"]:
             if exp_name not in experiments:
-                out.append(f"config key 'models.{name}.experiments': {exp_name!r} is not defined under 'experiments'")
+                out.append(_undefined(f"models.{name}.experiments", exp_name, "experiments", removed))
             elif kind == "leptophilic_scalar" and experiments[exp_name].get("kind", "counting") != "counting":
                 out.append(
                     f"config key 'models.{name}.experiments': {exp_name!r} is a XENONnT release with a "
@@ -253,9 +247,7 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
             out.append(f"config key 'combinations.{name}': the name is already a data set under 'experiments'")
         for exp_name in comb["datasets"]:
             if exp_name not in experiments:
-                out.append(
-                    f"config key 'combinations.{name}.datasets': {exp_name!r} is not defined under 'experiments'"
-                )
+                out.append(_undefined(f"combinations.{name}.datasets", exp_name, "experiments", removed))
     limits = config.get("limits") or {}
     for name, grid in limits.items():
         if isinstance(grid, Mapping) and {"min", "max", "n"} <= set(grid) and grid["min"] >= grid["max"]:
@@ -263,7 +255,7 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
     coherent = config.get("coherent") or {}
     for name in coherent.get("models", []):
         if name not in config.get("models", {}):
-            out.append(f"config key 'coherent.models': {name!r} is not defined under 'models'")
+            out.append(_undefined("coherent.models", name, "models", removed))
         elif config["models"][name].get("kind", name) == "leptophilic_scalar":
             out.append(f"config key 'coherent.models': {name!r} does not couple to quarks (CsI sees nuclear recoils)")
     for axis, grid in (coherent.get("nsi") or {}).items():
@@ -277,7 +269,7 @@ def _extra_checks(config: Mapping[str, Any]) -> list[str]:
         out.append("config key 'coherent.pe_edges': need at least one bin (min + step <= max)")
     for name, bench in (config.get("benchmarks") or {}).items():
         if bench["model"] not in config.get("models", {}):
-            out.append(f"config key 'benchmarks.{name}.model': {bench['model']!r} is not defined under 'models'")
+            out.append(_undefined(f"benchmarks.{name}.model", bench["model"], "models", removed))
         grid = (config.get("limits") or {}).get("m_med_MeV")
         if grid and not grid["min"] <= bench["m_med_MeV"] <= grid["max"]:  # Table 1 reads the fold's mass grid
             out.append(
