@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from nufog import io
 from nufog.datasets import BinnedData, Response
@@ -129,8 +131,6 @@ class FoldTable:
 
     def columns(self) -> dict[str, Any]:
         """The fold file's columns in :data:`FOLD_UNITS` order: Arrow string arrays and NumPy arrays."""
-        import pyarrow as pa
-
         arrays = self._arrays()
         out = {}
         for name in FOLD_UNITS:
@@ -144,6 +144,7 @@ class FoldTable:
         return out
 
     def to_pandas(self) -> pd.DataFrame:
+        """The rows as a DataFrame (the columns of :meth:`columns`)."""
         import pandas as pd
 
         arrays = self._arrays()
@@ -248,8 +249,6 @@ def read_fold(path) -> tuple[FoldBlocks, dict[str, Any]]:
     String columns are read as Arrow dictionaries, so a fold of millions of rows (XENONnT 2026: 2.9
     million) splits into its blocks in a few vectorised passes over integer codes.
     """
-    import pyarrow.parquet as pq
-
     with pq.ParquetFile(path, read_dictionary=list(BLOCK_KEYS)) as f:
         table = f.read().unify_dictionaries()
     keys = []
