@@ -44,7 +44,7 @@ def test_dry_run_of_paper_only_config(tmp_path):
     Fig. 5; everything of the paper is planned, into results/paper_only/; no warning about local rules."""
     proc = snakemake(tmp_path, "-n", configfiles=(CONFIG, CONFIG.parent / "config" / "paper_only.yaml"))
     out = proc.stdout + proc.stderr
-    jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", out, flags=re.M)}
+    jobs = job_counts(out)
     assert jobs["fold"] == 4 and jobs["fold_coherent"] == 1 and jobs["coherent_limits"] == 1
     paper_limits = {"pandax4t_s1s2", "pandax4t_s2only", "xenonnt", "xlzd", "coherent_csi", "xenon_2024"}
     assert {k for k in jobs if k.startswith("limits_")} == {f"limits_{n}" for n in paper_limits} | {
@@ -127,13 +127,15 @@ def test_small_run_coherent_branch(built):
         assert (built / f"results/ci/figures/{fig}.pdf").stat().st_size > 5000
 
 
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Jobs of a dry run by rule name (its "Job stats" table)."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", dry_run_output, flags=re.M)}
+
+
 def rerun_jobs(workdir, *configfiles):
     """Jobs a dry run would execute, by rule name."""
-    import re
-
     proc = snakemake(workdir, "-n", configfiles=(CONFIG, CI_CONFIG, *configfiles))
-    out = proc.stdout + proc.stderr
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", out, flags=re.M)}
+    return job_counts(proc.stdout + proc.stderr)
 
 
 def test_experiment_added_in_config_reruns_only_what_depends_on_it(built, tmp_path):
