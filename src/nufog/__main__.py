@@ -2,6 +2,9 @@
 
 - ``python -m nufog info FILE.parquet``: a table's units and provenance;
 - ``python -m nufog check-config FILE.yaml [...]``: validate configs without running anything;
+- ``nufog run [SNAKEMAKE OPTIONS]``: Snakemake with the same options, after reading every ``--configfile``
+  strictly (Snakemake's command line parses those files before any workflow code runs, and its message for
+  a YAML syntax error or an empty file names neither the file nor the line);
 - ``python -m nufog upper-limit --observed N --background B [--sigma-b S] --method {wilks,cls,feldman_cousins}
   [--cl 0.9] [--reference background_only|best_fit] [--toys N --seed S]``: the upper limit on the signal
   count of a counting experiment, with the same likelihood core as the pipeline.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -74,6 +78,47 @@ def _check_config(paths: list[str]) -> int:
     return 0
 
 
+def _configfiles(args: list[str]) -> list[str]:
+    """The files a Snakemake command line gives with ``--configfile``/``--configfiles`` (each option takes
+    the arguments up to the next option; ``--configfile=FILE`` gives one)."""
+    files, taking = [], False
+    for arg in args:
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in ("--configfile", "--configfiles"):
+            taking = not eq
+            files += [value] if eq else []
+        elif arg.startswith("-") and arg != "-":
+            taking = False
+        elif taking:
+            files.append(arg)
+    return files
+
+
+def _run(args: list[str]) -> int:
+    """Read the ``--configfile`` files strictly (file and line of a syntax error, an empty file, a duplicate
+    key, an ignored empty mapping), then replace this process by Snakemake with the same arguments."""
+    from importlib.util import find_spec
+
+    from nufog.configfile import ConfigError, check_config_files
+
+    if find_spec("snakemake") is None:
+        return _fail("Snakemake is not installed here: uv sync (or pip install 'nufog[workflow]')", 2)
+    files = _configfiles(args)
+    missing = [p for p in files if not Path(p).is_file()]
+    if missing:
+        return _fail(f"config file {missing[0]}: no such file", 2)
+    try:
+        check_config_files(files)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "snakemake", *args])
+    return 0  # not reached
+
+
 def _upper_limit(args: argparse.Namespace) -> int:
     from nufog.inference import LimitSettings, coupling_limits, feldman_cousins_interval, signal_dataset
 
@@ -124,13 +169,19 @@ def _upper_limit(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nufog", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:  # every further argument is Snakemake's
+        return _run(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="nufog", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"nufog {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_info = sub.add_parser("info", help="units and provenance of a nufog Parquet file")
     p_info.add_argument("path")
     p_check = sub.add_parser("check-config", help="validate config files (later ones override)")
     p_check.add_argument("paths", nargs="+")
+    sub.add_parser("run", help="snakemake with the same options, after reading every --configfile strictly")
     p_ul = sub.add_parser("upper-limit", help="upper limit on the signal count of a counting experiment")
     p_ul.add_argument("--observed", type=float, required=True, help="observed events")
     p_ul.add_argument("--background", type=float, required=True, help="expected background events")

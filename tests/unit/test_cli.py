@@ -1,10 +1,15 @@
 """The nufog command line."""
 
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+
 import pandas as pd
 import pytest
 
 from nufog import io
-from nufog.__main__ import main
+from nufog.__main__ import _configfiles, main
 
 from ..conftest import CONFIG
 
@@ -86,3 +91,48 @@ def test_upper_limit_calculator_feldman_cousins_with_a_background_uncertainty(ca
     )
     wider = float(capsys.readouterr().out.split("signal: ")[1].split()[0])
     assert 1.55 < wider < 2.5  # a background uncertainty widens the interval
+
+
+@pytest.mark.parametrize(
+    "args, files",
+    [
+        (["--cores", "2", "--configfile", "a.yaml", "b.yaml", "-n"], ["a.yaml", "b.yaml"]),
+        (["--configfile=a.yaml", "b.yaml", "--configfiles", "c.yaml"], ["a.yaml", "c.yaml"]),
+        (["-n", "all", "--config", "run=x"], []),
+    ],
+)
+def test_run_finds_the_configfile_options(args, files):
+    assert _configfiles(args) == files
+
+
+def test_run_names_file_and_line_of_a_broken_configfile(tmp_path, capsys, monkeypatch):
+    """Snakemake's command line parses --configfile files before any workflow code runs and says only
+    "Config file is not valid JSON or YAML": `nufog run` reads them first and names file and line."""
+    monkeypatch.setattr(os, "execv", lambda *a: pytest.fail("Snakemake must not start"))
+    bad, empty, dup = tmp_path / "bad.yaml", tmp_path / "empty.yaml", tmp_path / "dup.yaml"
+    bad.write_text("limits:\n  cl: [0.9\n")
+    empty.write_text("")
+    dup.write_text("limits:\n  cl: 0.9\n  cl: 0.95\n")
+    for path, message in [
+        (bad, "bad.yaml, line 3, column 1: YAML syntax error"),
+        (empty, "empty.yaml is empty"),
+        (dup, "dup.yaml, line 3"),
+    ]:
+        assert main(["run", "--cores", "1", "--configfile", str(CONFIG), str(path), "-n"]) == 1
+        err = capsys.readouterr().err
+        assert message in err, err
+    assert main(["run", "--configfile", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: no such file" in capsys.readouterr().err
+
+
+def test_run_hands_valid_configs_to_snakemake(monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda *a: calls.append(a))
+    args = ["--cores", "2", "--configfile", str(CONFIG), "-n"]
+    assert main(["run", *args]) == 0
+    assert calls == [(sys.executable, [sys.executable, "-m", "snakemake", *args])]
+
+
+def test_run_is_snakemake():
+    proc = subprocess.run([sys.executable, "-m", "nufog", "run", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == version("snakemake")

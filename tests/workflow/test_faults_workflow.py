@@ -89,8 +89,8 @@ def test_broken_config_yaml_in_workdir_names_file_and_line(tmp_path, text, messa
 def test_syntax_error_in_a_configfile_option_is_caught_by_snakemake_first(tmp_path, capsys):
     """Files given with --configfile are parsed by Snakemake's command line before any workflow
     code runs; its message names neither file nor line (Snakemake 9.27). With --verbose its traceback
-    shows the YAML parser's error, which does, and so does `nufog check-config`: the README points to
-    both. If Snakemake ever names the file, drop this test."""
+    shows the YAML parser's error, which does, and so do `nufog run` (tests/unit/test_cli.py) and
+    `nufog check-config`: the README points to them. If Snakemake ever names the file, drop this test."""
     user = tmp_path / "user.yaml"
     user.write_text("limits:\n  cl: [0.9\n")
     code, out = dry_run(tmp_path / "work", user)
