@@ -213,10 +213,11 @@ def _random_starts(model: Model, n: int) -> np.ndarray:
 
 
 def _fits_from(stat: Statistic, g: np.ndarray, rows: np.ndarray, starts: list[np.ndarray]):
-    """Fits at (g[rows], rows) from each start ((len(rows), K) arrays): (-2 ln L, ok, nuisances), each
-    stacked over the starts."""
-    fits = [stat.model.profile(g[rows], rows, theta0=theta0, max_iter=_START_ITER) for theta0 in starts]
-    return (np.array([f.nll2 for f in fits]), np.array([f.ok for f in fits]), np.array([f.theta for f in fits]))
+    """Fits at (g[rows], rows) from each start ((len(rows), K) arrays), all in one vectorised profile:
+    (-2 ln L, ok, nuisances), each stacked over the starts."""
+    n = len(starts)
+    fit = stat.model.profile(np.tile(g[rows], n), np.tile(rows, n), np.concatenate(starts), max_iter=_START_ITER)
+    return fit.nll2.reshape(n, -1), fit.ok.reshape(n, -1), fit.theta.reshape(n, rows.size, -1)
 
 
 def _several_minima(stat: Statistic, g: np.ndarray, found: np.ndarray, theta: np.ndarray) -> bool:
