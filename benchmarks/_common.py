@@ -25,7 +25,7 @@ def paper_config_and_inputs() -> tuple[dict, dict[str, Path]]:
     mirror = Path(os.environ.get("NUFOG_DATA_MIRROR", ROOT.parent / "shared" / "data"))
     manifest = yaml.safe_load((ROOT / "resources" / "inputs.yaml").read_text())["inputs"]
     files = {name: mirror / e["file"] for name, e in manifest.items()}
-    missing = [str(p) for p in files.values() if not p.is_file()]
+    missing = [str(p) for p in files.values() if not p.exists()]  # a release is a directory
     if missing:
         sys.exit(f"input mirror incomplete at {mirror} (missing {missing[:3]}...); set NUFOG_DATA_MIRROR")
     return config, files
