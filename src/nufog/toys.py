@@ -194,6 +194,14 @@ def toy_cls_limits(data: Dataset, settings, expected: bool = True) -> dict[str, 
     return out
 
 
+def _failed_fraction(ok_sb: np.ndarray, ok_b: np.ndarray) -> np.ndarray:
+    """Per mass (rows): the larger fraction of failed fits among the signal-plus-background and the
+    background-only toys (columns), as a count over the number of toys, so that 1 failure in 100 is exactly
+    the 1 % that :meth:`_ToyChunk.solve` allows (1 - 0.99 is 0.010000000000000009)."""
+    n_toys = ok_sb.shape[-1]
+    return (n_toys - np.minimum(ok_sb.sum(axis=-1), ok_b.sum(axis=-1))) / n_toys
+
+
 class _ToyChunk:
     """Toy CL_s(G) at a few masses at once (see :func:`toy_cls_limits`).
 
@@ -249,8 +257,7 @@ class _ToyChunk:
         self.b_theta[rows] = cond_b.theta
         q_b = _ratio(cond_b.nll2, self.b_best_nll2[rows], self.b_best_g[rows], g_rep)
         ok_b = cond_b.ok & self.b_best_ok[rows]
-        fail = 1.0 - np.minimum(ok_sb.reshape(-1, t).mean(axis=1), ok_b.reshape(-1, t).mean(axis=1))
-        self.failed[sub] = fail
+        self.failed[sub] = _failed_fraction(ok_sb.reshape(-1, t), ok_b.reshape(-1, t))
         threshold = (q_obs - _TIE)[:, None]
         p_sb = (q_sb.reshape(-1, t) >= threshold).mean(axis=1)
         one_minus_pb = np.maximum((q_b.reshape(-1, t) >= threshold).mean(axis=1), 1.0 / t)
