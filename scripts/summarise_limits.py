@@ -1,5 +1,5 @@
-"""Summary of every limit curve (rule ``limits_summary``): the coupling-product limit at a few
-masses and the mass below which the curve is flat."""
+"""Summary of every limit curve (rule ``limits_summary``): its CL and method, the coupling-product limit
+at a few masses and the mass below which the curve is flat."""
 
 import logging
 
@@ -19,7 +19,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
         summary = summarise_curve(
             df["m_med_MeV"].to_numpy(), df["coupling_limit"].to_numpy(), params["masses_MeV"], params["flat_tolerance"]
         )
-        rows.append({"model": meta["model"], "experiment": meta["experiment"], "cl": meta["cl"], **summary})
+        ids = {k: meta[k] for k in ("model", "experiment", "cl", "method")}
+        rows.append({**ids, **summary})
     table = pd.DataFrame(rows).sort_values(["model", "experiment"])
     with io.atomic_path(outputs["0"]) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4g")

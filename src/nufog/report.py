@@ -99,6 +99,10 @@ def _mass_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda cm: float(cm[1]))
 
 
+#: how the report names the values of ``limits.method``
+METHOD_LABELS = {"wilks": "Wilks", "cls": "CLs", "feldman_cousins": "Feldman-Cousins"}
+
+
 def headline_html(
     signal_limits: pd.DataFrame,
     coherent_fit: Mapping[str, Any] | None,
@@ -116,15 +120,19 @@ def headline_html(
     parts = ['<div id="nufog-headline">', "<h2>Headline numbers</h2>"]
 
     cl = signal_limits["cl"].iloc[0] if "cl" in signal_limits and len(signal_limits) else float("nan")
+    # N_lim of the method the limit curves use (limits.method; Wilks when the summary does not say)
+    method = limits_summary["method"].iloc[0] if "method" in limits_summary and len(limits_summary) else "wilks"
+    column = "n_lim" if method == "wilks" else f"n_lim_{method}"
     rows = [
-        [r.label, r.exposure_t_yr, r.observed, r.background, r.sm_cevns_events, r.n_lim]
-        for r in signal_limits.itertuples(index=False)
+        [r["label"], r["exposure_t_yr"], r["observed"], r["background"], r["sm_cevns_events"], r[column]]
+        for _, r in signal_limits.iterrows()
     ]
+    how = "" if method == "wilks" else "; exact one-bin construction, nuisances fixed"
     parts.append(
         html_table(
             ["data set", "exposure [t yr]", "observed", "background", "SM CEvNS", "N_lim"],
             rows,
-            caption=f"Upper limit N_lim on new-physics events ({fmt(100 * cl, 3)} % CL)",
+            caption=f"Upper limit N_lim on new-physics events ({fmt(100 * cl, 3)} % CL, {METHOD_LABELS[method]}{how})",
         )
     )
 
@@ -156,7 +164,7 @@ def headline_html(
         html_table(
             ["model", "data set", *[f"limit at {m} MeV" for _, m in masses]],
             rows,
-            caption=f"Limit on the coupling product ({fmt(100 * cl, 3)} % CL)",
+            caption=f"Limit on the coupling product ({fmt(100 * cl, 3)} % CL, {METHOD_LABELS[method]})",
         )
     )
     parts.append("</div>")

@@ -143,6 +143,9 @@ def test_headline_fragment():
             "background": [144.0],
             "sm_cevns_events": [43.0],
             "n_lim": [40.5757],
+            "n_lim_wilks": [40.5757],
+            "n_lim_cls": [32.2787],
+            "n_lim_feldman_cousins": [36.031],
             "cl": [0.9],
         }
     )
@@ -151,6 +154,7 @@ def test_headline_fragment():
             "model": ["universal_scalar"],
             "experiment": ["coherent_csi"],
             "cl": [0.9],
+            "method": ["wilks"],
             "limit_at_1MeV": [2.842e-10],
             "limit_at_10MeV": [2.938e-10],
             "limit_at_100MeV": [1.096e-9],
@@ -163,3 +167,8 @@ def test_headline_fragment():
     assert html.count("<table") == 3 and 'id="nufog-headline"' in html
     for text in ("40.58", "307.6", "−29.5 / +29.7", "limit at 10 MeV", "2.938e-10", "COHERENT CsI", "universal scalar"):
         assert text in html
+    assert "(90 % CL, Wilks)" in html and "32.28" not in html
+    # with limits.method: cls the front page shows the CLs N_lim, and says so (it showed Wilks' under CLs curves)
+    cls = headline_html(signal, fit, summary.assign(method="cls"))
+    assert "32.28" in cls and "40.58" not in cls and "(90 % CL, CLs; exact one-bin" in cls
+    assert "Limit on the coupling product (90 % CL, CLs)" in cls

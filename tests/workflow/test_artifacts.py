@@ -44,7 +44,9 @@ def test_tables(built):
     assert s2["sm_cevns_events"] == pytest.approx(43.0) and 0 < s2["sm_electron_events"] < 2
     assert 0 < s2["sm_migdal_events"] < 1
     summary = pd.read_csv(built / "results/ci/tables/limits_summary.csv")
-    assert {"limit_at_1MeV", "limit_at_10MeV", "limit_at_100MeV", "flat_below_MeV"} <= set(summary.columns)
+    assert {"cl", "method", "limit_at_1MeV", "limit_at_10MeV", "limit_at_100MeV", "flat_below_MeV"} <= set(
+        summary.columns
+    )
     assert not summary.isna().any().any()
     # m^2 scaling above the plateau: 100 MeV limit well above the 1 MeV one
     assert (summary["limit_at_100MeV"] > summary["limit_at_1MeV"]).all()
