@@ -149,6 +149,8 @@ def _upper_limit(args: argparse.Namespace) -> int:
         )
         return 0
     if args.method == "feldman_cousins":
+        if n != round(n):
+            return _fail(f"--observed {n:g}: Feldman-Cousins needs a whole count (or --sigma-b: asymptotic)", 2)
         lo, up = feldman_cousins_interval(round(n), b, args.cl)
         print(
             f"upper limit on the signal: {up:.4g} events at {args.cl:g} CL "

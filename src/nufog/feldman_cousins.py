@@ -73,9 +73,12 @@ def feldman_cousins_interval(n_obs: int, background: float, cl: float = 0.9) -> 
     >>> [round(x, 2) for x in feldman_cousins_interval(0, 0.0)]   # FC Table IV: [0.00, 2.44]
     [0.0, 2.44]
     """
+    if not (float(n_obs) >= 0 and float(n_obs) == round(float(n_obs))) or not background >= 0 or not 0 < cl < 1:
+        raise ValueError(
+            f"need a whole count n >= 0 (the construction ranks Poisson outcomes), b >= 0 and 0 < cl < 1, "
+            f"got n={n_obs!r}, b={background!r}, cl={cl!r}"
+        )
     n_obs = int(round(float(n_obs)))
-    if n_obs < 0 or not background >= 0 or not 0 < cl < 1:
-        raise ValueError(f"need n >= 0, b >= 0 and 0 < cl < 1, got n={n_obs!r}, b={background!r}, cl={cl!r}")
     b = float(background)
 
     def accepted(s: np.ndarray) -> np.ndarray:

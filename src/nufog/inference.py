@@ -133,6 +133,12 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         return toy_cls_limits(data, settings, expected)
     if exact:
         b = float(data.expected_sm()[0])
+        n_obs = float(data.observed[0])
+        if settings.method == "feldman_cousins" and n_obs != round(n_obs):
+            raise ValueError(
+                f"data set {data.name!r}: exact Feldman-Cousins needs a whole observed count, got {n_obs:g} "
+                "(a projection's Asimov count n = b): give a whole 'observed', or use limits.method wilks or cls"
+            )
         upper = _exact_upper(settings)
         if settings.method == "wilks":  # the closed form of the paper's Eqs. 20-22 (destructive terms included)
             stat = Statistic(data, settings.reference)
