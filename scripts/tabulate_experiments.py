@@ -4,7 +4,7 @@ Counts, SM expectations and backgrounds come from the fold files. For every data
 ``n_lim`` (the paper's signal limit, Eqs. 20-22: Wilks at the configured CL and reference, the count
 set's background uncertainty profiled when ``limits.profile``), the limits of the three methods with the
 nuisances fixed (``n_lim_wilks``, ``n_lim_cls``, ``n_lim_feldman_cousins``; one-bin data sets; Feldman-Cousins
-only for a whole observed count), and the
+takes a projection's Asimov count n = b to the nearest whole count), and the
 SM CEvNS discovery significance (observed and expected, nuisances profiled per ``limits.profile``).
 Table 1's benchmark signal events come from the same fold files: the new-physics coefficients at the
 benchmark mass, interpolated between the fold's grid masses (:func:`nufog.fold.signal_events_at`).
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nufog.fold import FoldBlocks, dataset_from_fold, read_fold, signal_events_at
-from nufog.inference import discovery_significance, exact_cls_upper, feldman_cousins_interval
+from nufog.inference import discovery_significance, exact_cls_upper, feldman_cousins_interval, whole_count
 from nufog.io import atomic_path
 from nufog.scripting import run
 from nufog.stats import signal_upper_limit
@@ -63,8 +63,8 @@ def dataset_row(table: FoldBlocks, meta: dict, limits: dict) -> dict:
         row["n_lim"] = float(signal_upper_limit(n_obs, expected, cl, reference, sigma_b))
         row["n_lim_wilks"] = float(signal_upper_limit(n_obs, expected, cl, reference))
         row["n_lim_cls"] = exact_cls_upper(n_obs, expected, cl)
-        whole = n_obs == round(n_obs)  # the exact construction needs a whole count (not an Asimov n = b = 2.16)
-        row["n_lim_feldman_cousins"] = feldman_cousins_interval(n_obs, expected, cl)[1] if whole else np.nan
+        # a projection's Asimov n = b taken to the nearest whole count, as the exact limit path does
+        row["n_lim_feldman_cousins"] = feldman_cousins_interval(whole_count(n_obs), expected, cl)[1]
     else:
         row.update({k: np.nan for k in ("n_lim", "n_lim_wilks", "n_lim_cls", "n_lim_feldman_cousins")})
     probe = data if limits["profile"] else fixed

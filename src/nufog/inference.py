@@ -51,6 +51,7 @@ __all__ = [
     "coupling_limits",
     "signal_dataset",
     "feldman_cousins_interval",
+    "whole_count",
     "exact_cls_upper",
     "discovery_significance",
 ]
@@ -133,12 +134,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         return toy_cls_limits(data, settings, expected)
     if exact:
         b = float(data.expected_sm()[0])
-        n_obs = float(data.observed[0])
-        if settings.method == "feldman_cousins" and n_obs != round(n_obs):
-            raise ValueError(
-                f"data set {data.name!r}: exact Feldman-Cousins needs a whole observed count, got {n_obs:g} "
-                "(a projection's Asimov count n = b): give a whole 'observed', or use limits.method wilks or cls"
-            )
+
         upper = _exact_upper(settings)
         if settings.method == "wilks":  # the closed form of the paper's Eqs. 20-22 (destructive terms included)
             stat = Statistic(data, settings.reference)
@@ -149,7 +145,7 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
             out["coupling_limit"] = coupling_for_events(data, np.full(n_mass, upper(float(data.observed[0]), b)))
             out["fit_ok"] = np.ones(n_mass, dtype=bool)
             if settings.method == "feldman_cousins":  # the interval's lower end (0 unless G = 0 is excluded)
-                s_lo = feldman_cousins_interval(float(data.observed[0]), b, settings.cl)[0]
+                s_lo = feldman_cousins_interval(whole_count(data.observed[0]), b, settings.cl)[0]
                 events = np.full(n_mass, s_lo)
                 out["coupling_lower"] = coupling_for_events(data, events) if s_lo > 0 else np.zeros(n_mass)
         if expected:  # band edges: the limits for the Poisson quantiles of n under the background-only fit
@@ -274,10 +270,20 @@ def asimov_bands(
 
 
 # --- one-bin exact methods ---------------------------------------------------------------------------------
+def whole_count(n: float) -> int:
+    """The whole count Feldman-Cousins ranks for an observed count n: a projection's Asimov count n = b is
+    in general not whole, and is taken to the nearest whole count (halves up).
+
+    >>> whole_count(19367.5), whole_count(2.0)
+    (19368, 2)
+    """
+    return int(np.floor(float(n) + 0.5))
+
+
 def _exact_upper(settings: LimitSettings) -> Callable[[float, float], float]:
     """Upper limit on the signal count of a one-bin data set, s_up(n, b), for the configured method."""
     if settings.method == "feldman_cousins":
-        return lambda n, b: feldman_cousins_interval(n, b, settings.cl)[1]
+        return lambda n, b: feldman_cousins_interval(whole_count(n), b, settings.cl)[1]
     if settings.method == "cls":
         return lambda n, b: exact_cls_upper(n, b, settings.cl)
     from nufog.stats import signal_upper_limit

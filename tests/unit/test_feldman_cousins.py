@@ -195,15 +195,18 @@ def test_asymptotic_pvalues_match_toy_neyman_construction(observed):
             assert p_toy == pytest.approx(p, abs=3 * sigma + 0.004), (observed, end, f)
 
 
-def test_a_fractional_count_is_refused_not_rounded():
-    """The construction ranks whole Poisson outcomes: n = 2.5 was silently taken as 2 (the calculator printed
-    "n = 2"); the library, the exact limit path and the calculator now say so instead."""
+def test_a_fractional_count_is_refused_by_the_library_and_the_calculator():
+    """The construction ranks whole Poisson outcomes: the calculator took --observed 2.5 as 2 and said so
+    only in its "n = 2"; it and the library now refuse it. The exact limit path takes a projection's Asimov
+    count n = b (XLZD: 19367.5) to the nearest whole count, halves up, as before."""
     from nufog.__main__ import main
     from nufog.inference import LimitSettings, coupling_limits, signal_dataset
 
     with pytest.raises(ValueError, match="whole count"):
         feldman_cousins_interval(2.5, 1.0)
     assert feldman_cousins_interval(2.0, 1.0) == feldman_cousins_interval(2, 1.0)
-    with pytest.raises(ValueError, match="'counting': exact Feldman-Cousins needs a whole observed count, got 2.5"):
-        coupling_limits(signal_dataset(2.5, 1.0), LimitSettings(method="feldman_cousins"))
     assert main(["upper-limit", "--observed", "2.5", "--background", "1", "--method", "feldman_cousins"]) == 2
+    fc = LimitSettings(method="feldman_cousins")
+    asimov = coupling_limits(signal_dataset(2.5, 1.0), fc, expected=False)["coupling_limit"][0]
+    assert asimov == coupling_limits(signal_dataset(3.0, 1.0), fc, expected=False)["coupling_limit"][0]
+    assert asimov == pytest.approx(feldman_cousins_interval(3, 1.0)[1])
