@@ -20,6 +20,12 @@ UNITS = {"m_med_MeV": "MeV", "coupling_limit": "1", "fit_ok": "", **{c: "1" for 
 EXTRA_UNITS = {"coupling_lower": "1", "coupling_limit_mc_error": "1"}
 
 
+def _citation(data_meta: dict) -> str:
+    """A data set's reference, with the licence of a public release."""
+    licence = data_meta.get("licence")
+    return f"{data_meta['reference']} ({licence})" if licence else data_meta["reference"]
+
+
 def main(inputs: dict, outputs: dict, params: dict) -> None:
     folds = [read_fold(p) for p in inputs.values()]
     settings = LimitSettings(**params["limits"])
@@ -40,12 +46,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             "experiment_label": label,
             "datasets": [m["dataset"] for _, m in folds],
             "projection": all(m["data_meta"].get("summary", {}).get("is_projection", False) for _, m in folds),
-            # citations of the public releases a data set is read from (their licence alongside)
-            "references": {
-                m["dataset"]: f"{m['data_meta']['reference']} ({m['data_meta'].get('licence', 'licence not stated')})"
-                for _, m in folds
-                if "reference" in m.get("data_meta", {})
-            },
+            # where each data set comes from: a public release (with its licence) or a count set's reference
+            "references": {m["dataset"]: _citation(m["data_meta"]) for _, m in folds if "reference" in m["data_meta"]},
             "model_label": info["label"],
             "coupling_label": info["coupling_label"],
             "coupling_sign": info["coupling_sign"],

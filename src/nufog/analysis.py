@@ -236,10 +236,16 @@ def counting_data(setup: Setup, name: str) -> BinnedData:
         backgrounds=backgrounds,
         signal_modifiers=signal_mods,
         exposure_t_yr=exp.exposure_t_yr,
-        meta={"kind": "counting", "summary": events, "efficiency_nr": curve},
+        meta={"kind": "counting", "summary": events, "efficiency_nr": curve, **_reference(cfg)},
         response_ee=response_ee,
         sm_scale=sm_scale,
     )
+
+
+def _reference(cfg: dict) -> dict[str, str]:
+    """``{"reference": ...}`` of the count set in use, if the config cites one."""
+    counts = cfg["count_sets"][cfg.get("counts", "paper")]
+    return {"reference": counts["reference"]} if counts.get("reference") else {}
 
 
 def binned_data(setup: Setup, name: str) -> BinnedData:

@@ -5,8 +5,10 @@ A data table has one independent variable (the mediator mass, MeV) and one depen
 curve: the observed limit and, when the limit file has them, the expected median and the ±1σ/±2σ
 edges of the expected band (columns ``expected_median``, ``expected_minus1``, ``expected_plus1``,
 ``expected_minus2``, ``expected_plus2``). Each dependent variable carries qualifiers: the CL, the
-model and its coupling definition, and the data set. Points whose fit failed (``fit_ok`` false) or
-that have no limit are written as ``"-"``, HEPData's mark for a missing value.
+model and its coupling definition, the data set, the statistical method and the nuisance parameters
+profiled (from the limit file's metadata; a file without them gets neither). The description cites the
+public data releases a limit is read from. Points whose fit failed (``fit_ok`` false) or that have no
+limit are written as ``"-"``, HEPData's mark for a missing value.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "EXPECTED_COLUMNS",
     "coupling_definition",
     "data_table",
+    "method_description",
     "submission_entry",
     "dump_submission",
     "dump_table",
@@ -71,6 +74,29 @@ def coupling_definition(kind: str, coupling_sign: float | None = None) -> tuple[
     return name, text
 
 
+def method_description(meta: Mapping[str, Any]) -> str | None:
+    """The limit-setting method of a limit file's metadata (``limits.method`` and its options), or None.
+
+    >>> method_description({"method": "cls", "cls_mode": "toys", "toys": {"n": 2000, "seed": 1}})
+    'CLs (toy Monte Carlo, 2000 toys per tested coupling, seed 1)'
+    """
+    method = meta.get("method")
+    if method == "wilks":
+        text = "profile likelihood ratio, Wilks' asymptotic threshold"
+        reference = {"best_fit": "best fit", "background_only": "background only"}.get(meta.get("reference"))
+        return f"{text} (reference: {reference})" if reference else text
+    if method == "cls":
+        if meta.get("cls_mode") == "toys" and meta.get("toys"):
+            return f"CLs (toy Monte Carlo, {meta['toys']['n']} toys per tested coupling, seed {meta['toys']['seed']})"
+        return "CLs (exact Poisson for one-bin data sets without nuisances, else asymptotic: Cowan et al. 2011)"
+    if method == "feldman_cousins":
+        return (
+            "Feldman-Cousins (likelihood-ratio ordering; exact Neyman construction for one-bin data sets "
+            "without nuisances, else asymptotic)"
+        )
+    return None
+
+
 def _value(x: Any, digits: int = 6) -> float | str:
     """A YAML value: a float with ``digits`` significant digits, or "-" for a missing one."""
     x = float(x)
@@ -94,6 +120,10 @@ def data_table(df: pd.DataFrame, meta: Mapping[str, Any], kind: str | None = Non
         {"name": "coupling", "value": definition},
         {"name": "data set", "value": str(meta.get("experiment_label") or meta["experiment"])},
     ]
+    method = method_description(meta)
+    if method is not None:
+        qualifiers.append({"name": "statistical method", "value": method})
+        qualifiers.append({"name": "nuisance parameters", "value": ", ".join(meta.get("nuisances") or []) or "none"})
     curves = {"coupling_limit": "observed"} | {c: n for c, n in EXPECTED_COLUMNS.items() if c in df}
     dependent = []
     for column, label in curves.items():
@@ -129,11 +159,19 @@ def submission_entry(
     dataset = str(meta.get("experiment_label") or meta["experiment"])
     curves = ", ".join(d["qualifiers"][-1]["value"] for d in table["dependent_variables"])
     coupling = table["dependent_variables"][0]["qualifiers"][2]["value"]
+    method = method_description(meta)
+    how = (
+        f" Method: {method}; nuisance parameters profiled: {', '.join(meta.get('nuisances') or []) or 'none'}."
+        if method
+        else ""
+    )
+    sources = meta.get("references") or {}
+    data = f" Data: {'; '.join(sources.values())}." if sources else ""
     return {
         "name": f"{model}, {dataset}"[:64],
         "description": (
             f"Upper limit at {100 * float(meta['cl']):g}% CL on the coupling product versus the mediator mass, "
-            f"{model} mediator, {dataset} data ({curves}). Coupling: {coupling}."
+            f"{model} mediator, {dataset} data ({curves}). Coupling: {coupling}.{how}{data}"
         ),
         "keywords": [
             {"name": "observables", "values": ["LIMIT"]},

@@ -27,7 +27,7 @@ def load_script(name):
     return module
 
 
-def limit_file(path, experiment, expected=False, fit_ok=None, model="universal_scalar"):
+def limit_file(path, experiment, expected=False, fit_ok=None, model="universal_scalar", extra=None):
     """A synthetic limit curve written like results/{run}/limits/*.parquet (with its metadata)."""
     m = np.geomspace(0.01, 1e4, 40)
     g = 3e-11 * (1 + (m / 20.0) ** 2)
@@ -50,6 +50,7 @@ def limit_file(path, experiment, expected=False, fit_ok=None, model="universal_s
         "cl": 0.9,
         "n_obs": 10.0,
         "background": 12.0,
+        **(extra or {}),
     }
     io.write_table(df, path, units, io.provenance({}, {}), extra=meta)
     return path
@@ -94,10 +95,22 @@ def test_fig3_y_range_follows_curves_that_leave_the_configured_one():
     assert fig3.y_range([(df * [1, 1e5], {})], [1e-12, 1e-4], inside) == (1e-12, 1e-4)  # inside: config
 
 
+FC_TEXT = (
+    " (likelihood-ratio ordering; exact Neyman construction for one-bin data sets without nuisances, else asymptotic)"
+)
+
+
 def test_hepdata_round_trip_and_schema(tmp_path):
     ok = np.ones(40, bool)
     ok[3] = False
-    path = limit_file(tmp_path / "universal_scalar_xenon_2024.parquet", "xenon_2024", expected=True, fit_ok=ok)
+    extra = {
+        "method": "feldman_cousins",
+        "nuisances": ["flux_8B"],
+        "references": {"xenonnt_s2only_2026": "XENON, arXiv:2601.11296 (CC-BY-4.0)"},
+    }
+    path = limit_file(
+        tmp_path / "universal_scalar_xenon_2024.parquet", "xenon_2024", expected=True, fit_ok=ok, extra=extra
+    )
     df, meta = io.read_table(path)
     table = data_table(df, meta, "universal_scalar")
     out = tmp_path / "hepdata"
@@ -121,8 +134,13 @@ def test_hepdata_round_trip_and_schema(tmp_path):
         qualifiers = {q["name"]: q["value"] for q in d["qualifiers"]}
         assert qualifiers["CL"] == "90%" and qualifiers["data set"] == "XENON_2024"
         assert qualifiers["coupling"].startswith("g_nu g_q, scalar mediator with a universal coupling g_q to quarks")
+        assert qualifiers["statistical method"] == "Feldman-Cousins" + FC_TEXT
+        assert qualifiers["nuisance parameters"] == "flux_8B"
     docs = list(yaml.safe_load_all((out / "submission.yaml").read_text()))
     assert docs[0] == {"comment": "synthetic"} and docs[1]["data_file"] == "universal_scalar_xenon_2024.yaml"
+    description = docs[1]["description"]
+    assert "Method: Feldman-Cousins" in description and "nuisance parameters profiled: flux_8B." in description
+    assert description.endswith("Data: XENON, arXiv:2601.11296 (CC-BY-4.0).")
 
     validator = pytest.importorskip("hepdata_validator.full_submission_validator")
     v = validator.FullSubmissionValidator()
