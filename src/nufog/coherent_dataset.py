@@ -317,5 +317,6 @@ def fold_coherent(
         "pe_edges": [float(x) for x in model.pe_edges],
         "t_edges_us": [float(x) for x in model.t_edges],
         "exposure_t_yr": float("nan"),
+        "reference": "COHERENT, PRL 129, 081801 (2022), arXiv:2110.07730 (data release: its ancillary files)",
     }
     return csi_fold(parts, info, label, meta)

@@ -166,7 +166,7 @@ def submission_entry(
         else ""
     )
     sources = meta.get("references") or {}
-    data = f" Data: {'; '.join(sources.values())}." if sources else ""
+    data = f" Data: {'; '.join(dict.fromkeys(sources.values()))}." if sources else ""  # each source once
     return {
         "name": f"{model}, {dataset}"[:64],
         "description": (

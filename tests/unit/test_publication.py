@@ -106,7 +106,11 @@ def test_hepdata_round_trip_and_schema(tmp_path):
     extra = {
         "method": "feldman_cousins",
         "nuisances": ["flux_8B"],
-        "references": {"xenonnt_s2only_2026": "XENON, arXiv:2601.11296 (CC-BY-4.0)"},
+        "references": {
+            "xenonnt_s2only_2026": "XENON, arXiv:2601.11296 (CC-BY-4.0)",
+            "pandax4t_s1s2": "PandaX-4T, arXiv:2407.10892",
+            "pandax4t_s2only": "PandaX-4T, arXiv:2407.10892",
+        },
     }
     path = limit_file(
         tmp_path / "universal_scalar_xenon_2024.parquet", "xenon_2024", expected=True, fit_ok=ok, extra=extra
@@ -140,7 +144,7 @@ def test_hepdata_round_trip_and_schema(tmp_path):
     assert docs[0] == {"comment": "synthetic"} and docs[1]["data_file"] == "universal_scalar_xenon_2024.yaml"
     description = docs[1]["description"]
     assert "Method: Feldman-Cousins" in description and "nuisance parameters profiled: flux_8B." in description
-    assert description.endswith("Data: XENON, arXiv:2601.11296 (CC-BY-4.0).")
+    assert description.endswith("Data: PandaX-4T, arXiv:2407.10892; XENON, arXiv:2601.11296 (CC-BY-4.0).")  # once each
 
     validator = pytest.importorskip("hepdata_validator.full_submission_validator")
     v = validator.FullSubmissionValidator()
