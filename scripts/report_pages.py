@@ -33,7 +33,10 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
             fit,
             pd.read_csv(inputs["limits_summary"]),
             model_labels=labels,
-            experiment_labels={"coherent_csi": params.get("coherent_label", "COHERENT CsI")},
+            experiment_labels={
+                "coherent_csi": params.get("coherent_label", "COHERENT CsI"),
+                **params.get("curve_labels", {}),  # data sets and combinations
+            },
         )
         io.write_text(outputs["headline"], fragment)
         log.info("wrote %s", outputs["headline"])

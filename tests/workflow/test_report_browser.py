@@ -238,8 +238,10 @@ def test_front_page_shows_headline_tables(report_page):
     assert 'id="nufog-headline"' in dom  # rendered by the report's app, no click needed
     headline = dom.split('id="nufog-headline"', 1)[1].split("</div>", 1)[0]
     assert headline.count("<table") == 3
-    for text in ("N_lim", "PandaX-4T S2-only", "COHERENT CsI 2021", "limit at 10 MeV"):
+    for text in ("N_lim", "PandaX-4T S2-only", "COHERENT CsI 2021", "limit at 10 MeV", "(90 % CL, Wilks)"):
         assert text in headline
+    # combinations under their labels, as the data sets (the keys showed, e.g. "xenon_2024")
+    assert "PandaX-4T + XENONnT (2024, combined)" in headline and ">xenon_2024<" not in headline
     assert rendered_area(report_page.front_png) > 0.2
 
 

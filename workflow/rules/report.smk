@@ -36,6 +36,7 @@ rule report_tables:
         },
         models=config["models"],
         coherent_label=config["coherent"]["label"],
+        curve_labels={name: label for name, (_, _, label) in LIMIT_JOBS.items()},
         version=VERSION,
     conda:
         "../envs/analysis.yaml"
