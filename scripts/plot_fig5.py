@@ -66,7 +66,8 @@ def panel(ax, model, combined, releases, compare, fig_cfg, ylims, bbn):
             label=rf"expected $\pm{n}\sigma$",
             zorder=1,
         )
-    ax.plot(m, df["expected_median"], color="k", lw=0.7, ls="--", label="expected median", zorder=2)
+    label = f"{meta['experiment_label']}, expected"  # whose bands they are, as in Fig. 3
+    ax.plot(m, df["expected_median"], color="k", lw=0.7, ls="--", label=label, zorder=2)
     mc, gc = _curve(df)
     line, fill, _ = plot_exclusion(ax, mc, gc, meta["experiment_label"], COMBINED, alpha=0.12)
     line.set_zorder(3)
