@@ -134,7 +134,6 @@ def coupling_limits(data: Dataset, settings: LimitSettings, expected: bool = Tru
         return toy_cls_limits(data, settings, expected)
     if exact:
         b = float(data.expected_sm()[0])
-
         upper = _exact_upper(settings)
         if settings.method == "wilks":  # the closed form of the paper's Eqs. 20-22 (destructive terms included)
             stat = Statistic(data, settings.reference)
