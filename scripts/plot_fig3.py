@@ -12,6 +12,7 @@ import numpy as np
 from nufog import io
 from nufog.plotting import (
     EXPERIMENT_COLOURS,
+    converged,
     legend_below,
     plot_band_below,
     plot_exclusion,
@@ -66,7 +67,26 @@ def y_range(curves, configured, in_range_m):
     return lo, lo * 1e8
 
 
-def panel(ax, model, curves, references, fig_cfg, combinations):
+def drawable(tables):
+    """The curves' converged masses (:func:`nufog.plotting.converged`); a curve left without any is not
+    drawn. Each flagged mass is logged."""
+    out = []
+    for df, meta in tables:
+        ok = converged(df)
+        flagged = len(df["m_med_MeV"]) - len(ok["m_med_MeV"])
+        name = f"{meta['model']} x {meta['experiment']}"
+        if flagged and len(ok["m_med_MeV"]):
+            log.warning("%s: %d masses have fit_ok = False: not drawn", name, flagged)
+        elif flagged:
+            log.warning("%s: no mass has a converged fit (fit_ok = False everywhere): curve not drawn", name)
+            continue
+        out.append((ok, meta))
+    return out
+
+
+def panel(ax, model, curves, references, fig_cfg, combinations, meta=None):
+    """One model's panel; ``meta`` (its title and axis labels) defaults to the first curve's."""
+    labels = meta or curves[0][1]
     ax.set_xscale("log")
     ax.set_yscale("log")
     xlim = fig_cfg["m_med_MeV"]
@@ -94,10 +114,9 @@ def panel(ax, model, curves, references, fig_cfg, combinations):
         )
     for (label, (m, g)), ls in zip(references.items(), REFERENCE_STYLES):
         ax.plot(m, g, color="0.35", lw=0.8, ls=ls, label=label)
-    meta = curves[0][1]
-    ax.set_title(meta["model_label"])
+    ax.set_title(labels["model_label"])
     ax.set_xlabel(r"$m$ [MeV]")
-    ax.set_ylabel(meta["coupling_label"] + f" ({100 * meta['cl']:g} % CL)")
+    ax.set_ylabel(labels["coupling_label"] + f" ({100 * labels['cl']:g} % CL)")
 
 
 def main(inputs: dict, outputs: dict, params: dict) -> None:
@@ -115,8 +134,8 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     with style():
         fig, axes = plt.subplots(nrows, ncols, figsize=(7.0, 2.9 * nrows), squeeze=False)
         for ax, model in zip(axes.flat, models):
-            curves = [(df, meta) for df, meta in tables if meta["model"] == model]
-            panel(ax, model, curves, references[model], fig_cfg, combinations)
+            mine = [(df, meta) for df, meta in tables if meta["model"] == model]
+            panel(ax, model, drawable(mine), references[model], fig_cfg, combinations, mine[0][1])
         for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
         legend_below(fig, axes.flat[: len(models)], 2.9, nrows)

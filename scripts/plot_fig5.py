@@ -13,6 +13,7 @@ import numpy as np
 from nufog import io
 from nufog.plotting import (
     EXPERIMENT_COLOURS,
+    converged,
     legend_below,
     plot_band_below,
     plot_exclusion,
@@ -32,7 +33,7 @@ BAND_COLOURS = {2: "#FFE680", 1: "#8CD17D"}
 def _curve(df):
     m = np.asarray(df["m_med_MeV"], dtype=float)
     g = np.asarray(df["coupling_limit"], dtype=float)
-    ok = np.isfinite(g) & (g > 0) & np.asarray(df["fit_ok"], dtype=bool) if "fit_ok" in df else np.isfinite(g) & (g > 0)
+    ok = np.isfinite(g) & (g > 0)
     return m[ok], g[ok]
 
 
@@ -41,10 +42,11 @@ def panel(ax, model, combined, releases, compare, fig_cfg, ylims, bbn):
     ax.set_yscale("log")
     ax.set_xlim(*fig_cfg["m_med_MeV"])
     df, meta = combined
-    if ylims:
-        ax.set_ylim(*ylims)
+    limits = _curve(df)[1]
+    if ylims or not limits.size:  # configured, or a combined curve without a converged mass
+        ax.set_ylim(*(ylims or (1e-12, 1e-4)))
     else:
-        lo = np.nanmin(df["coupling_limit"])
+        lo = limits.min()
         ax.set_ylim(lo / 10, lo * 1e6)
     if bbn.get("m_max_MeV", 0) > 0:
         plot_band_below(ax, bbn["m_max_MeV"], bbn.get("label", "BBN"))
@@ -86,7 +88,12 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     for key in ("combined", "releases", "compare"):
         for path in inputs[key]:
             df, meta = io.read_columns(path)
-            tables.setdefault(meta["model"], {}).setdefault(key, []).append((df, meta))
+            ok = converged(df)  # a flagged mass is not a result: neither its limit nor its bands are drawn
+            if flagged := len(df["m_med_MeV"]) - len(ok["m_med_MeV"]):
+                log.warning(
+                    "%s x %s: %d masses flagged fit_ok = False: not drawn", meta["model"], meta["experiment"], flagged
+                )
+            tables.setdefault(meta["model"], {}).setdefault(key, []).append((ok, meta))
     models = list(params["models"])
     ncols = 2 if len(models) > 1 else 1
     nrows = math.ceil(len(models) / ncols)
@@ -104,9 +111,6 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
                 params["coupling_ranges"].get(model),
                 params["bbn"],
             )
-            bad = int((~np.asarray(t["combined"][0][0]["fit_ok"], dtype=bool)).sum())
-            if bad:
-                log.warning("%s: %d masses of the combined curve have fit_ok = False (not drawn)", model, bad)
         for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
         legend_below(fig, axes.flat[: len(models)], 3.1, nrows)

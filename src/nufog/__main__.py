@@ -119,6 +119,23 @@ def _run(args: list[str]) -> int:
     return 0  # not reached
 
 
+def _why_no_limit(data) -> str:
+    """Why a limit is flagged: a fit that did not converge, or one whose background normalisation ends on its
+    bound (1 + sigma theta = 0: the count lies far below the background), where the result is not used."""
+    import numpy as np
+
+    from nufog.likelihood import Model
+
+    model = Model(data)
+    fit = model.profile(np.zeros(1), np.zeros(1, dtype=int))
+    if fit.converged[0] and model.on_bound(fit.theta)[0]:
+        return (
+            "the background-only fit puts the background normalisation on its bound (1 + sigma theta = 0: the "
+            "observed count lies far below the background): no limit is given from such a fit"
+        )
+    return "the fit did not converge: no limit"
+
+
 def _upper_limit(args: argparse.Namespace) -> int:
     from nufog.inference import LimitSettings, coupling_limits, feldman_cousins_interval, signal_dataset
 
@@ -132,7 +149,10 @@ def _upper_limit(args: argparse.Namespace) -> int:
             return _fail("--toys goes with --method cls", 2)
         from nufog.toys import toy_cls_upper
 
-        s_up, err = toy_cls_upper(data, args.cl, args.toys, args.seed)
+        try:
+            s_up, err = toy_cls_upper(data, args.cl, args.toys, args.seed)
+        except RuntimeError as exc:  # more than 1 % of the toy fits failed
+            return _fail(str(exc))
         print(
             f"upper limit on the signal: {s_up:.4g} +- {err:.2g} (MC) events at {args.cl:g} CL "
             f"(CLs, {args.toys} toys, seed {args.seed}{nuisance}; n = {n:g}, b = {b:g})"
@@ -141,7 +161,7 @@ def _upper_limit(args: argparse.Namespace) -> int:
     if args.method == "feldman_cousins" and sb > 0:  # profiled background: the asymptotic construction
         out = coupling_limits(data, LimitSettings(cl=args.cl, method="feldman_cousins", profile=True))
         if not out["fit_ok"][0]:
-            return _fail("the fit did not converge: no limit")
+            return _fail(_why_no_limit(data))
         lo, up = out["coupling_lower"][0], out["coupling_limit"][0]
         print(
             f"upper limit on the signal: {up:.4g} events at {args.cl:g} CL "
@@ -160,7 +180,7 @@ def _upper_limit(args: argparse.Namespace) -> int:
     settings = LimitSettings(cl=args.cl, method=args.method, reference=args.reference, profile=sb > 0)
     out = coupling_limits(data, settings)
     if not out["fit_ok"][0]:
-        return _fail("the fit did not converge: no limit")
+        return _fail(_why_no_limit(data))
     kind = {"wilks": "Wilks, q = chi2.ppf(cl, 1)", "cls": "CLs"}[args.method]
     print(
         f"upper limit on the signal: {out['coupling_limit'][0]:.4g} events at {args.cl:g} CL "

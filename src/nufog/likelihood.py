@@ -127,6 +127,8 @@ class FitResult:
         (P,) the fit converged and no nuisance ended on a bound.
     n_iter
         Iterations used.
+    converged
+        (P,) the fit converged (a nuisance may sit on a bound); None: as ``ok``.
     """
 
     theta: np.ndarray
@@ -134,6 +136,7 @@ class FitResult:
     nll2: np.ndarray
     ok: np.ndarray
     n_iter: int
+    converged: np.ndarray | None = None
 
 
 class Model:
@@ -149,6 +152,8 @@ class Model:
         self.constrained = np.array([n not in data.free for n in self.names], dtype=bool)
         self.lower = np.where(self.constrained, -THETA_BOUND, -FREE_BOUND)
         self.upper = np.where(self.constrained, THETA_BOUND, FREE_BOUND)
+        #: the search box alone, without the physical bounds (a normal factor 1 + sigma theta > 0) set below
+        self.box_lower = self.lower.copy()
         parts = (*data.samples, *data.signals)
         #: interpolation key (nuisance, interpolation) of every shape nuisance: one coefficient column pair
         self._shape_keys: tuple[tuple[int, str], ...] = tuple(
@@ -268,6 +273,11 @@ class Model:
     def on_bound(self, theta: np.ndarray) -> np.ndarray:
         """Per point: some nuisance within 1e-6 of its bound (a fit that ends there is not ``ok``)."""
         return np.any((theta <= self.lower + 1e-6) | (theta >= self.upper - 1e-6), axis=-1)
+
+    def on_box(self, theta: np.ndarray) -> np.ndarray:
+        """Per point: some nuisance within 1e-6 of the search box (+-5 sigma, or +-1000 for a free one): the
+        minimum may lie beyond it. A physical bound (a normalisation factor at 0) is not the box."""
+        return np.any((theta <= self.box_lower + 1e-6) | (theta >= self.upper - 1e-6), axis=-1)
 
     def nll2(
         self, mu: np.ndarray, theta: np.ndarray, observed: np.ndarray | None = None, aux: np.ndarray | None = None
@@ -416,5 +426,5 @@ class Model:
             mu, _ = self._evaluate(theta[rest], g_out[rest], midx[rest], False, False)
             final[rest] = self.nll2(mu, theta[rest], counts[rest], None if centres is None else centres[rest, :k_nuis])
         nll = final
-        ok = done & ~stalled & np.isfinite(nll) & ~self.on_bound(theta)
-        return FitResult(theta, g_out, nll, ok, n_iter)
+        converged = done & ~stalled & np.isfinite(nll)
+        return FitResult(theta, g_out, nll, converged & ~self.on_bound(theta), n_iter, converged)

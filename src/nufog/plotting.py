@@ -24,6 +24,7 @@ __all__ = [
     "plot_band_below",
     "plot_efficiency",
     "plot_expected_band",
+    "converged",
     "mask_threshold",
     "PROCESS_LABELS",
     "EXPERIMENT_COLOURS",
@@ -114,12 +115,26 @@ def plot_exclusion(ax, m, g, label=None, color="C0", alpha=0.08, projection=Fals
     return line, fill, text
 
 
+def converged(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rows of a limit table whose fits converged (``fit_ok``; every row of a table without it): a
+    flagged mass is not a result, so the figures leave it out as the HEPData record does.
+
+    >>> converged({"m_med_MeV": np.array([1.0, 2.0]), "fit_ok": np.array([True, False])})["m_med_MeV"]
+    array([1.])
+    """
+    if "fit_ok" not in columns:
+        return dict(columns)
+    ok = np.asarray(columns["fit_ok"], dtype=bool)
+    return {name: np.asarray(values)[ok] for name, values in columns.items()}
+
+
 def plot_union_fill(ax, curves, color="0.55", alpha=0.18, n=600):
     """Fill the region excluded by any of ``curves`` [(m, g), ...]: above their lower envelope.
 
-    Returns the fill artist (or None without curves).
+    Returns the fill artist (or None without curves; a curve without points is left out).
     """
     curves = [(np.asarray(m, float), np.asarray(g, float)) for m, g in curves]
+    curves = [(m, g) for m, g in curves if m.size]
     if not curves:
         return None
     lo = min(m.min() for m, _ in curves)

@@ -136,3 +136,15 @@ def test_run_hands_valid_configs_to_snakemake(monkeypatch):
 def test_run_is_snakemake():
     proc = subprocess.run([sys.executable, "-m", "nufog", "run", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == version("snakemake")
+
+
+def test_upper_limit_says_why_there_is_none(capsys):
+    """n = 0 on b = 10 +- 5: the background normalisation ends on its bound 1 + sigma theta = 0, so the
+    limit is flagged; the calculator said "the fit did not converge", which it had. With toys it raised a
+    traceback (every toy fit on that bound counted as failed); toy fits there are valid outcomes now."""
+    args = ["upper-limit", "--observed", "0", "--background", "10", "--sigma-b", "5"]
+    for method in ("wilks", "cls", "feldman_cousins"):
+        assert main([*args, "--method", method]) == 1
+        assert "puts the background normalisation on its bound" in capsys.readouterr().err
+    assert main([*args, "--method", "cls", "--toys", "200"]) == 0
+    assert "upper limit on the signal" in capsys.readouterr().out

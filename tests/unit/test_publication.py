@@ -194,3 +194,31 @@ def test_headline_fragment():
     cls = headline_html(signal, fit, summary.assign(method="cls"))
     assert "32.28" in cls and "40.58" not in cls and "(90 % CL, CLs; exact one-bin" in cls
     assert "Limit on the coupling product (90 % CL, CLs)" in cls
+
+
+def test_figures_leave_out_flagged_masses_and_curves_without_any(tmp_path, caplog):
+    """A mass with fit_ok = False is not a result: Figs. 3 and 5 leave it out (as HEPData does), a curve
+    without any converged mass is not drawn, and neither crashes (Fig. 5 did, on toy CLs whose COHERENT
+    curve was flagged at every mass: the union fill took the minimum of an empty array)."""
+    from nufog.plotting import converged, plot_union_fill
+
+    fig3, fig5 = load_script("plot_fig3"), load_script("plot_fig5")
+    some = np.ones(40, bool)
+    some[:5] = False
+    partly = io.read_columns(limit_file(tmp_path / "a.parquet", "xenonnt", expected=True, fit_ok=some))
+    none = io.read_columns(limit_file(tmp_path / "b.parquet", "coherent_csi", fit_ok=np.zeros(40, bool)))
+    with caplog.at_level("WARNING"):
+        curves = fig3.drawable([partly, none])
+    assert [meta["experiment"] for _, meta in curves] == ["xenonnt"]
+    assert len(curves[0][0]["coupling_limit"]) == 35 and curves[0][0]["expected_plus2"].size == 35
+    assert "xenonnt: 5 masses have fit_ok = False" in caplog.text
+    assert "coherent_csi: no mass has a converged fit" in caplog.text
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(1e-12, 1e-4)
+    assert plot_union_fill(ax, [(np.array([]), np.array([]))]) is None
+    assert plot_union_fill(ax, [(np.array([]), np.array([])), (partly[0]["m_med_MeV"], partly[0]["coupling_limit"])])
+    combined = (converged(partly[0]), {**partly[1], "model_label": "universal scalar"})
+    fig5.panel(ax, "universal_scalar", combined, [], [(converged(none[0]), none[1])], FIG_CFG, None, {})
+    assert ax.get_ylim()[0] == pytest.approx(combined[0]["coupling_limit"].min() / 10)  # converged masses only
+    plt.close(fig)

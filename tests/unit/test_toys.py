@@ -121,3 +121,21 @@ def test_one_failed_toy_fit_in_a_hundred_is_within_the_one_percent_allowed():
     ok_b[2, [3, 50]] = False  # background-only toys count too
     np.testing.assert_array_equal(_failed_fraction(ok, ok_b) <= 0.01, [True, False, False])
     assert _failed_fraction(np.ones((1, 2000), bool), np.r_[np.zeros(20, bool), np.ones(1980, bool)][None])[0] == 0.01
+
+
+def test_a_toy_fit_on_a_physical_bound_counts_one_on_the_search_box_does_not():
+    """n = 0 on b = 10 with a 50 % background uncertainty: the background-only fit wants the normalisation
+    1 + 0.5 theta below 0, so it ends on the physical bound theta = -2 (the constrained MLE): converged, not
+    ``ok`` for the data's fit, but a valid toy outcome. COHERENT's toys did this in ~3 % of fits (the
+    neutrino-induced neutrons at 0) and had every mass flagged. A fit on the +-5 sigma box still fails."""
+    from nufog.likelihood import Model
+    from nufog.toys import _toy_fit_ok
+
+    model = Model(signal_dataset(0.0, 10.0, 5.0))
+    fit = model.profile(np.zeros(1), np.zeros(1, dtype=int))
+    assert fit.theta[0, 0] == pytest.approx(-2.0, abs=1e-6)
+    assert fit.converged[0] and not fit.ok[0] and not model.on_box(fit.theta)[0]
+    assert _toy_fit_ok(model, fit)[0]
+    boxed = model.profile(np.zeros(1), np.zeros(1, dtype=int), observed=np.array([[200.0]]))  # wants theta > 5
+    assert boxed.theta[0, 0] == pytest.approx(5.0) and model.on_box(boxed.theta)[0]
+    assert not _toy_fit_ok(model, boxed)[0]
