@@ -56,12 +56,12 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     _csv(cevns, outputs["s2only_cevns"])
     wimp6 = s2only_wimp_closure(s2_root, s2, 6.0)
     _csv(wimp6, outputs["s2only_wimp6"])
-    table, meta = read_fold(inputs["fold_s2only"])
+    table, meta = read_fold(inputs["fold_s2only"], models=())  # SM and backgrounds only
     sens = s2only_wimp_sensitivity(s2_root, s2, dataset_from_fold(table, meta, None))
     _csv(sens, outputs["s2only_wimp_si"])
     b8 = xenonnt_2026_b8_closure(fd, target, sno, lw_root, components=("8B",), ff=ff)
     _csv(b8, outputs["b8"])
-    table, meta = read_fold(inputs["fold_four_d"])
+    table, meta = read_fold(inputs["fold_four_d"], models=())
     fit = b8_flux_fit(dataset_from_fold(table, meta, None), fold_flux)
     fit_sno = fit["mu_hat"] * fold_flux / SNO_B8_FLUX_CM2_S
 

@@ -128,6 +128,22 @@ def test_fold_file_read_without_pandas_gives_the_same_dataset(parts, tmp_path):
                     np.testing.assert_array_equal(m.up, n.up)
     frame = table.to_pandas()
     assert len(frame) == len(table) and list(frame.columns) == list(FOLD_UNITS)
+    # one model's terms, or none, read one row group at a time (a big scan's fold does not fit in memory
+    # whole): the same data set for that model, and an error for a model left out
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.ParquetFile(tmp_path / "fold.parquet").read(), tmp_path / "groups.parquet", row_group_size=997)
+    assert pq.ParquetFile(tmp_path / "groups.parquet").num_row_groups > 3
+    only, meta_only = read_fold(tmp_path / "groups.parquet", models=["universal_vector"])
+    none, meta_none = read_fold(tmp_path / "groups.parquet", models=())
+    assert meta_only["models_read"] == ["universal_vector"] and meta_none["models_read"] == []
+    assert len(none) < len(only) < len(blocks)
+    for model, (part, part_meta) in (("universal_vector", (only, meta_only)), (None, (none, meta_none))):
+        a, b = dataset_from_fold(part, part_meta, model), dataset_from_fold(blocks, meta_back, model)
+        for x, y in zip(a.samples + a.signals, b.samples + b.signals, strict=True):
+            np.testing.assert_array_equal(*(getattr(t, "terms", getattr(t, "nominal", None)) for t in (x, y)))
+    with pytest.raises(ValueError, match="read without the terms of model 'universal_scalar'"):
+        dataset_from_fold(only, meta_only, "universal_scalar")
     swapped = frame.iloc[np.r_[1, 0, 2 : len(frame)]]  # two bins of the first template swapped
     with pytest.raises(ValueError, match="not ordered by mass and bin"):
         fold_blocks(swapped)

@@ -199,7 +199,10 @@ def test_limit_files_are_written_and_read_without_pandas(tmp_path):
         "t = nufog.fold.FoldTable()\n"
         "t.add('b', 'background', '', None, 'nominal', np.ones(3))\n"
         "t.add('bsm_8B', 'lin', 'm', [1.0, 2.0], 'nominal', np.ones((2, 3)))\n"
-        f"io.write_table(t.columns(), {str(tmp_path / 'f.parquet')!r}, nufog.fold.FOLD_UNITS, {{}})\n"
+        f"f = {str(tmp_path / 'f.parquet')!r}\n"
+        "io.write_table(t.columns(), f, nufog.fold.FOLD_UNITS, {}, {'models': ['m']})\n"
+        "blocks, meta = nufog.fold.read_fold(f, models=())\n"  # the row-group filter
+        "assert list(blocks) == [('b', 'background', '', 'nominal')], blocks\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

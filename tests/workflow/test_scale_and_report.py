@@ -28,6 +28,10 @@ def test_bigscan_with_slurm_profile_dry_run(tmp_path):
     n_datasets = counts["fold"]
     assert sum(v for k, v in counts.items() if k.startswith("limits_")) >= n_datasets
     assert "profiles/slurm" in out
+    # memory requests grow with the masses: the big scan's XENONnT 2026 fold and limit jobs peaked at 13.9
+    # and 8.6 GB (they asked for 3 GB, which a cluster enforcing memory would have killed, three times)
+    mem = {m.group(1): int(m.group(2)) for m in re.finditer(r"^rule (\w+):.*?mem_mb=(\d+)", out, flags=re.M | re.S)}
+    assert mem["fold"] >= 14_000 and mem["limits_xenonnt_2026"] >= 9_000 and mem["fold_coherent"] >= 7_000
 
 
 def test_report(report):

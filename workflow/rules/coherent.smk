@@ -151,7 +151,7 @@ rule fold_coherent:
         version=VERSION,
         input_sha256=input_sha256,
     resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
+        mem_mb=mass_scaled_mem_mb(1.0),  # big scan: 6.5 GB at 10^4 masses
     conda:
         "../envs/analysis.yaml"
     script:

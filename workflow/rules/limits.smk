@@ -33,7 +33,7 @@ rule fold:
         version=VERSION,
         input_sha256=input_sha256,
     resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
+        mem_mb=mass_scaled_mem_mb(1.5),  # the fold of a big scan holds every mass's terms
     conda:
         "../envs/analysis.yaml"
     script:
@@ -60,7 +60,7 @@ for _name, (_datasets, _models, _label) in LIMIT_JOBS.items():
             models=_models,
             version=VERSION,
         resources:
-            mem_mb=lambda wc, attempt: 3000 * attempt,
+            mem_mb=mass_scaled_mem_mb(1.0),
             runtime=lambda wc, attempt: 30 * attempt,
         conda:
             "../envs/analysis.yaml"
