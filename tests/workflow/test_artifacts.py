@@ -69,3 +69,30 @@ def test_limit_curves_physical_range(built):
 def test_coherent_fit_json(built):
     fit = json.loads((built / "results/ci/coherent/sm_fit.json").read_text())
     assert fit["provenance"]["inputs_sha256"] and 280 < fit["n_sm"] < 380
+
+
+def test_limit_job_reading_one_model_at_a_time_writes_the_same_files(built, tmp_path, monkeypatch):
+    """A limit job whose fold files are big (a big scan's XENONnT 2026: 0.77 GB, 15 GB in memory read whole)
+    reads them one model at a time: the same limit files, byte for byte (here forced on the CI folds)."""
+    import importlib.util
+
+    from ..conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("set_limits", ROOT / "scripts" / "set_limits.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folds = {d: str(built / f"results/ci/fold/{d}.parquet") for d in ("pandax4t_s2only", "xenonnt")}
+    models = ["universal_scalar", "universal_vector"]
+    params = {
+        "limits": {"cl": 0.9, "method": "wilks", "reference": "background_only", "profile": True},
+        "name": "two",
+        "label": "two",
+        "models": models,
+    }
+    files = {}
+    for size in (float("inf"), 0.0):  # whole, then one model at a time
+        monkeypatch.setattr(script, "READ_PER_MODEL_BYTES", size)
+        out = {m: str(tmp_path / f"{size}_{m}.parquet") for m in models}
+        script.main(folds, out, params)
+        files[size] = [(tmp_path / f"{size}_{m}.parquet").read_bytes() for m in models]
+    assert files[float("inf")] == files[0.0]
