@@ -12,7 +12,7 @@ import numpy as np
 from nufog import io
 from nufog.plotting import (
     EXPERIMENT_COLOURS,
-    converged,
+    converged_curve,
     legend_below,
     plot_band_below,
     plot_exclusion,
@@ -68,20 +68,10 @@ def y_range(curves, configured, in_range_m):
 
 
 def drawable(tables):
-    """The curves' converged masses (:func:`nufog.plotting.converged`); a curve left without any is not
-    drawn. Each flagged mass is logged."""
-    out = []
-    for df, meta in tables:
-        ok = converged(df)
-        flagged = len(df["m_med_MeV"]) - len(ok["m_med_MeV"])
-        name = f"{meta['model']} x {meta['experiment']}"
-        if flagged and len(ok["m_med_MeV"]):
-            log.warning("%s: %d masses have fit_ok = False: not drawn", name, flagged)
-        elif flagged:
-            log.warning("%s: no mass has a converged fit (fit_ok = False everywhere): curve not drawn", name)
-            continue
-        out.append((ok, meta))
-    return out
+    """The curves at their converged masses (:func:`nufog.plotting.converged_curve`, which logs the rest);
+    a curve left without any is not drawn."""
+    curves = [(converged_curve(df, meta, log), meta) for df, meta in tables]
+    return [(df, meta) for df, meta in curves if len(df["m_med_MeV"])]
 
 
 def panel(ax, model, curves, references, fig_cfg, combinations, meta=None):

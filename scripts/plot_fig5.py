@@ -13,7 +13,7 @@ import numpy as np
 from nufog import io
 from nufog.plotting import (
     EXPERIMENT_COLOURS,
-    converged,
+    converged_curve,
     legend_below,
     plot_band_below,
     plot_exclusion,
@@ -88,11 +88,7 @@ def main(inputs: dict, outputs: dict, params: dict) -> None:
     for key in ("combined", "releases", "compare"):
         for path in inputs[key]:
             df, meta = io.read_columns(path)
-            ok = converged(df)  # a flagged mass is not a result: neither its limit nor its bands are drawn
-            if flagged := len(df["m_med_MeV"]) - len(ok["m_med_MeV"]):
-                log.warning(
-                    "%s x %s: %d masses flagged fit_ok = False: not drawn", meta["model"], meta["experiment"], flagged
-                )
+            ok = converged_curve(df, meta, log)  # a flagged mass is not a result: neither limit nor bands drawn
             tables.setdefault(meta["model"], {}).setdefault(key, []).append((ok, meta))
     models = list(params["models"])
     ncols = 2 if len(models) > 1 else 1

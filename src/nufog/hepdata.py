@@ -97,6 +97,11 @@ def method_description(meta: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _nuisances(meta: Mapping[str, Any]) -> str:
+    """The nuisance parameters a limit file profiled, as text."""
+    return ", ".join(meta.get("nuisances") or []) or "none"
+
+
 def _value(x: Any, digits: int = 6) -> float | str:
     """A YAML value: a float with ``digits`` significant digits, or "-" for a missing one."""
     x = float(x)
@@ -123,7 +128,7 @@ def data_table(df: pd.DataFrame, meta: Mapping[str, Any], kind: str | None = Non
     method = method_description(meta)
     if method is not None:
         qualifiers.append({"name": "statistical method", "value": method})
-        qualifiers.append({"name": "nuisance parameters", "value": ", ".join(meta.get("nuisances") or []) or "none"})
+        qualifiers.append({"name": "nuisance parameters", "value": _nuisances(meta)})
     curves = {"coupling_limit": "observed"} | {c: n for c, n in EXPECTED_COLUMNS.items() if c in df}
     dependent = []
     for column, label in curves.items():
@@ -160,11 +165,7 @@ def submission_entry(
     curves = ", ".join(d["qualifiers"][-1]["value"] for d in table["dependent_variables"])
     coupling = table["dependent_variables"][0]["qualifiers"][2]["value"]
     method = method_description(meta)
-    how = (
-        f" Method: {method}; nuisance parameters profiled: {', '.join(meta.get('nuisances') or []) or 'none'}."
-        if method
-        else ""
-    )
+    how = f" Method: {method}; nuisance parameters profiled: {_nuisances(meta)}." if method else ""
     sources = meta.get("references") or {}
     data = f" Data: {'; '.join(dict.fromkeys(sources.values()))}." if sources else ""  # each source once
     return {

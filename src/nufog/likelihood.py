@@ -132,7 +132,8 @@ class FitResult:
     n_iter
         Iterations used.
     converged
-        (P,) the fit converged (a nuisance may sit on a bound); None: as ``ok``.
+        (P,) the fit converged (a nuisance may sit on a bound); None where the producer does not say
+        (the exact COHERENT fits): then as ``ok``.
     """
 
     theta: np.ndarray
@@ -349,18 +350,17 @@ class Model:
                 )
                 for sl in (slice(start, start + PROFILE_BLOCK) for start in range(0, p, PROFILE_BLOCK))
             ]
-            return FitResult(
-                *(np.concatenate([getattr(f, name) for f in fits]) for name in ("theta", "g", "nll2", "ok")),
-                max(f.n_iter for f in fits),
-                np.concatenate([f.ok if f.converged is None else f.converged for f in fits]),
+            theta, g_out, nll, ok, converged = (
+                np.concatenate([getattr(f, name) for f in fits]) for name in ("theta", "g", "nll2", "ok", "converged")
             )
+            return FitResult(theta, g_out, nll, ok, max(f.n_iter for f in fits), converged)
         theta = np.zeros((p, k_nuis)) if theta0 is None else np.array(np.broadcast_to(theta0, (p, k_nuis)), float)
         theta = np.clip(theta, self.lower, self.upper)
         n_par = k_nuis + (1 if free_g else 0)
         if n_par == 0:
             mu, _ = self.evaluate(theta, g, midx, jacobian=False)
             nll = self.nll2(mu, theta, observed, aux)
-            return FitResult(theta, g.copy(), nll, np.isfinite(nll), 0)
+            return FitResult(theta, g.copy(), nll, np.isfinite(nll), 0, np.isfinite(nll))
         lower = np.r_[self.lower, 0.0] if free_g else self.lower
         upper = np.r_[self.upper, np.inf] if free_g else self.upper
         pull = np.r_[self.constrained, False] if free_g else self.constrained

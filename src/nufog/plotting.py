@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "plot_efficiency",
     "plot_expected_band",
     "converged",
+    "converged_curve",
     "mask_threshold",
     "PROCESS_LABELS",
     "EXPERIMENT_COLOURS",
@@ -126,6 +128,18 @@ def converged(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return dict(columns)
     ok = np.asarray(columns["fit_ok"], dtype=bool)
     return {name: np.asarray(values)[ok] for name, values in columns.items()}
+
+
+def converged_curve(columns: Mapping[str, np.ndarray], meta: Mapping[str, Any], log) -> dict[str, np.ndarray]:
+    """:func:`converged` of a limit file's columns, with a warning on ``log`` for the masses left out."""
+    ok = converged(columns)
+    flagged = len(columns["m_med_MeV"]) - len(ok["m_med_MeV"])
+    name = f"{meta['model']} x {meta['experiment']}"
+    if flagged and len(ok["m_med_MeV"]):
+        log.warning("%s: %d masses have fit_ok = False: not drawn", name, flagged)
+    elif flagged:
+        log.warning("%s: no mass has a converged fit (fit_ok = False everywhere): curve not drawn", name)
+    return ok
 
 
 def plot_union_fill(ax, curves, color="0.55", alpha=0.18, n=600):

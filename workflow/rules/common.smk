@@ -135,7 +135,8 @@ def models_using(experiment):
 def mass_scaled_mem_mb(mb_per_mass):
     """Memory request [MB] of a job whose arrays grow with the number of masses (limits.m_med_MeV.n):
     3000 MB, or ``mb_per_mass`` per mass if more, times the attempt. Measured on the largest data set,
-    XENONnT 2026, in the 10^4-mass big scan: its fold job peaked at 13.9 GB, its limit job at 8.6 GB."""
+    XENONnT 2026, in the 10^4-mass big scan: its fold job peaked at 13.9 GB, its limit job at 5.8 GB
+    (reading the fold one model at a time; 15.5 GB whole)."""
     n_masses = int(config["limits"]["m_med_MeV"]["n"])
     return lambda wc, attempt: attempt * max(3000, int(mb_per_mass * n_masses))
 
